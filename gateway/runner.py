@@ -1,0 +1,105 @@
+"""Starting and stopping the gateway's processes: the intake server, the worker, or both."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from dataclasses import dataclass
+
+import structlog
+from aiohttp import web
+
+from gateway.devcerts import write_dev_ca
+from gateway.intake.app import create_app
+from gateway.intake.senders import SenderDirectory
+from gateway.intake.tls import server_context
+from gateway.queue.connections import connect, redis_settings
+from gateway.queue.redis_server import EmbeddedRedis
+from gateway.queue.worker import make_worker
+from gateway.settings import Settings
+from gateway.store.db import Store
+
+log = structlog.get_logger(__name__)
+
+
+def prepare(settings: Settings) -> Settings:
+    """Create the data folder, and dev certificates when none are configured."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if settings.tls_cert is None and not (settings.certs_dir / "server.pem").exists():
+        paths = write_dev_ca(settings.certs_dir)
+        log.warning("created development certificates", folder=str(settings.certs_dir), client=str(paths["client"]))
+    return settings.with_defaults_for_tls()
+
+
+@dataclass
+class Running:
+    runner: web.AppRunner
+    port: int
+
+
+async def start_intake(settings: Settings, store: Store, embedded: EmbeddedRedis | None) -> Running:
+    assert settings.tls_cert and settings.tls_key and settings.client_ca
+    pool = await connect(settings, embedded)
+    senders = SenderDirectory.load(settings.senders_file, settings.default_notify_address)
+    app = create_app(settings, store, pool, senders)
+
+    async def close_pool(_app: web.Application) -> None:
+        await pool.aclose()
+
+    app.on_cleanup.append(close_pool)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    ssl_ctx = server_context(settings.tls_cert, settings.tls_key, settings.client_ca)
+    site = web.TCPSite(runner, settings.host, settings.port, ssl_context=ssl_ctx, backlog=512)
+    await site.start()
+    server = site._server
+    port = server.sockets[0].getsockname()[1] if server and server.sockets else settings.port  # type: ignore[union-attr]
+    log.info("intake listening", url=f"https://{settings.host}:{port}/wus/2.0/aanleverservice/1.2")
+    return Running(runner, port)
+
+
+async def _wait_for_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def serve(settings: Settings, *, with_worker: bool) -> None:
+    settings = prepare(settings)
+    embedded = None if settings.redis_url else EmbeddedRedis(settings.data_dir)
+    store = Store.from_url(settings.effective_database_url)
+    await store.init_schema()
+    running = await start_intake(settings, store, embedded)
+    worker_task = None
+    worker = None
+    if with_worker:
+        worker = make_worker(settings, redis_settings(settings, embedded), store=store, handle_signals=False)
+        worker_task = asyncio.create_task(worker.async_run())
+    try:
+        await _wait_for_signal()
+    finally:
+        log.info("shutting down")
+        if worker is not None and worker_task is not None:
+            await worker.close()
+            worker_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await worker_task
+        await running.runner.cleanup()
+        await store.close()
+        if embedded is not None and embedded.started_here and with_worker:
+            embedded.stop()
+
+
+async def work(settings: Settings, *, burst: bool = False) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store.from_url(settings.effective_database_url)
+    await store.init_schema()
+    worker = make_worker(settings, redis_settings(settings), store=store, burst=burst)
+    try:
+        await worker.async_run()
+    finally:
+        await worker.close()
+        await store.close()

@@ -1,0 +1,556 @@
+"""The store: every read and write the gateway makes, over one async SQLAlchemy engine.
+
+The database is the source of truth; Redis only carries work. Each method is one
+transaction, so a crash between two calls leaves a consistent state that the worker or
+the reconciler can pick up again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import event, func, insert, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from gateway.resources import load_json
+from gateway.store.tables import (
+    companies,
+    documents,
+    filings,
+    findings,
+    metadata,
+    notifications,
+    raw_messages,
+    replays,
+    statuses,
+    submissions,
+)
+from gateway.wus.envelope import utc_now
+from gateway.wus.messages import AanleverRequest
+
+STATUS_TABLE: dict[str, dict[str, Any]] = {
+    k: v for k, v in load_json("statuses.json").items() if not k.startswith("_")
+}
+FINAL_STATUSES = frozenset(code for code, s in STATUS_TABLE.items() if s["final"])
+
+
+def status_description(code: str) -> str:
+    return str(STATUS_TABLE[code]["description"])
+
+
+@dataclass(frozen=True)
+class Sender:
+    """The party behind a TLS client certificate."""
+
+    subject: str
+    oin: str | None
+
+
+@dataclass
+class StatusEntry:
+    code: str
+    foutcode: str | None = None
+    foutbeschrijving: str | None = None
+    details: str | None = None
+
+
+@dataclass
+class FindingRow:
+    code: str
+    severity: str
+    message_nl: str
+    message_en: str
+    location: str | None = None
+
+
+@dataclass
+class FilingClaim:
+    """What an accepted statement registers for the duplicate rule."""
+
+    kvk_number: str
+    financial_year: int
+    adopted: bool
+    #: Filing ids this statement replaces (non-adopted ones, or the adopted one it corrects).
+    supersedes: list[int] = field(default_factory=list)
+    figures: dict[str, Any] | None = None
+
+
+class DuplicateAdoptedFiling(Exception):
+    """Another adopted statement for the same company and year won the race."""
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class Store:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def from_url(cls, url: str) -> Store:
+        kwargs: dict[str, Any] = {}
+        if url.startswith("sqlite"):
+            kwargs["connect_args"] = {"timeout": 30}
+        else:
+            kwargs["pool_pre_ping"] = True
+        engine = create_async_engine(url, **kwargs)
+        if url.startswith("sqlite"):
+            @event.listens_for(engine.sync_engine, "connect")
+            def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+                cur = dbapi_conn.cursor()
+                # WAL lets the server read while the worker writes; synchronous=FULL makes a
+                # commit durable before we hand out a kenmerk.
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA synchronous=FULL")
+                cur.execute("PRAGMA foreign_keys=ON")
+                cur.execute("PRAGMA busy_timeout=30000")
+                cur.close()
+                # We emit BEGIN ourselves (below), not the driver.
+                dbapi_conn.isolation_level = None
+
+            # A deferred transaction that reads and then writes can fail at once with
+            # "database is locked" when another writer got in between; BEGIN IMMEDIATE
+            # makes writers queue on busy_timeout instead.
+            @event.listens_for(engine.sync_engine, "begin")
+            def _begin(conn: Any) -> None:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return cls(engine)
+
+    async def init_schema(self) -> None:
+        async with self.engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(select(1))
+
+    # ------------------------------------------------------------------ intake
+
+    async def record_submission(
+        self,
+        kenmerk: str,
+        req: AanleverRequest,
+        raw: bytes,
+        sender: Sender,
+        notify_address: str | None,
+        received_at: datetime,
+    ) -> None:
+        """Store message, parts and statuses 105 + 100 in one transaction."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                insert(submissions).values(
+                    kenmerk=kenmerk,
+                    berichtsoort=req.berichtsoort,
+                    aanleverkenmerk=req.aanleverkenmerk,
+                    eerder_aanleverkenmerk=req.eerder_aanleverkenmerk,
+                    belanghebbende_nummer=req.identiteit_belanghebbende.nummer,
+                    belanghebbende_type=req.identiteit_belanghebbende.type,
+                    rol_belanghebbende=req.rol_belanghebbende,
+                    ontvanger_nummer=req.identiteit_ontvanger.nummer if req.identiteit_ontvanger else None,
+                    ontvanger_type=req.identiteit_ontvanger.type if req.identiteit_ontvanger else None,
+                    rol_ontvanger=req.rol_ontvanger,
+                    autorisatie_adres=req.autorisatie_adres,
+                    sender_subject=sender.subject,
+                    sender_oin=sender.oin,
+                    notify_address=notify_address,
+                    received_at=received_at,
+                    state="queued",
+                    run=1,
+                    raw_sha256=_sha256(raw),
+                    raw_size=len(raw),
+                    updated_at=received_at,
+                )
+            )
+            await conn.execute(insert(raw_messages).values(kenmerk=kenmerk, content=raw))
+            for part in req.parts:
+                await conn.execute(
+                    insert(documents).values(
+                        kenmerk=kenmerk,
+                        position=part.position,
+                        mime_type=part.mime_type,
+                        bestandsnaam=part.bestandsnaam,
+                        sha256=_sha256(part.content),
+                        size=len(part.content),
+                        content=part.content,
+                    )
+                )
+            # 105 is stamped before 100, as Digipoort does.
+            await self._add_statuses(conn, kenmerk, 1, [StatusEntry("105"), StatusEntry("100")], received_at)
+
+    async def _add_statuses(
+        self, conn: AsyncConnection, kenmerk: str, run: int, entries: Sequence[StatusEntry], at: datetime | None = None
+    ) -> None:
+        start = at or utc_now()
+        # Statuses of one process must sort in the order they happened even when they
+        # share a clock tick; a millisecond apart is what the wire format can show.
+        last = await conn.scalar(select(func.max(statuses.c.created_at)).where(statuses.c.kenmerk == kenmerk))
+        if last is not None and start <= last:
+            start = last + timedelta(milliseconds=1)
+        for i, e in enumerate(entries):
+            await conn.execute(
+                insert(statuses).values(
+                    kenmerk=kenmerk,
+                    run=run,
+                    code=e.code,
+                    description=status_description(e.code),
+                    created_at=start + timedelta(milliseconds=i),
+                    foutcode=e.foutcode,
+                    foutbeschrijving=e.foutbeschrijving,
+                    details=e.details,
+                )
+            )
+
+    # ------------------------------------------------------------------ reading
+
+    async def get_submission(self, kenmerk: str) -> Row[Any] | None:
+        async with self.engine.connect() as conn:
+            return (await conn.execute(select(submissions).where(submissions.c.kenmerk == kenmerk))).first()
+
+    async def get_documents(self, kenmerk: str) -> list[Row[Any]]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(documents).where(documents.c.kenmerk == kenmerk).order_by(documents.c.position)
+            )
+            return list(rows)
+
+    async def get_raw(self, kenmerk: str) -> bytes | None:
+        async with self.engine.connect() as conn:
+            return await conn.scalar(select(raw_messages.c.content).where(raw_messages.c.kenmerk == kenmerk))
+
+    async def status_history(self, kenmerk: str) -> list[Row[Any]]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(statuses).where(statuses.c.kenmerk == kenmerk).order_by(statuses.c.id)
+            )
+            return list(rows)
+
+    async def findings_for(self, kenmerk: str, run: int | None = None) -> list[Row[Any]]:
+        q = select(findings).where(findings.c.kenmerk == kenmerk)
+        if run is not None:
+            q = q.where(findings.c.run == run)
+        async with self.engine.connect() as conn:
+            return list(await conn.execute(q.order_by(findings.c.id)))
+
+    async def statuses_for_sender(
+        self,
+        kenmerk: str,
+        sender: Sender,
+        *,
+        only_new: bool,
+        vanaf: datetime | None = None,
+        tot: datetime | None = None,
+    ) -> list[Row[Any]] | None:
+        """Statuses of the sender's own process, or None if it is unknown or not theirs."""
+        async with self.engine.begin() as conn:
+            owner = await conn.scalar(
+                select(submissions.c.sender_subject).where(submissions.c.kenmerk == kenmerk)
+            )
+            if owner is None or owner != sender.subject:
+                return None
+            q = (
+                select(statuses, submissions.c.belanghebbende_nummer, submissions.c.belanghebbende_type)
+                .join(submissions, submissions.c.kenmerk == statuses.c.kenmerk)
+                .where(statuses.c.kenmerk == kenmerk)
+            )
+            if only_new:
+                q = q.where(statuses.c.fetched_at.is_(None))
+            if vanaf is not None:
+                q = q.where(statuses.c.created_at >= vanaf)
+            if tot is not None:
+                q = q.where(statuses.c.created_at <= tot)
+            rows = list(await conn.execute(q.order_by(statuses.c.id)))
+            if only_new and rows:
+                await conn.execute(
+                    update(statuses)
+                    .where(statuses.c.id.in_([r.id for r in rows]))
+                    .values(fetched_at=utc_now())
+                )
+            return rows
+
+    async def processes_for_sender(self, sender: Sender, berichtsoort: str, nummer: str) -> list[Row[Any]]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(submissions)
+                .where(
+                    submissions.c.sender_subject == sender.subject,
+                    submissions.c.berichtsoort == berichtsoort,
+                    submissions.c.belanghebbende_nummer == nummer,
+                )
+                .order_by(submissions.c.received_at)
+            )
+            return list(rows)
+
+    async def list_submissions(
+        self,
+        *,
+        status: str | None = None,
+        kvk_number: str | None = None,
+        sender: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        foutcode: str | None = None,
+        limit: int | None = 100,
+    ) -> list[Row[Any]]:
+        q = select(submissions)
+        if status is not None:
+            q = q.where(submissions.c.final_status == status) if status != "open" else q.where(
+                submissions.c.state != "done"
+            )
+        if kvk_number is not None:
+            q = q.where(
+                (submissions.c.kvk_number == kvk_number) | (submissions.c.belanghebbende_nummer == kvk_number)
+            )
+        if sender is not None:
+            q = q.where((submissions.c.sender_oin == sender) | (submissions.c.sender_subject == sender))
+        if since is not None:
+            q = q.where(submissions.c.received_at >= since)
+        if until is not None:
+            q = q.where(submissions.c.received_at < until)
+        if foutcode is not None:
+            q = q.where(
+                select(statuses.c.id)
+                .where(
+                    statuses.c.kenmerk == submissions.c.kenmerk,
+                    statuses.c.run == submissions.c.run,
+                    statuses.c.foutcode == foutcode,
+                )
+                .exists()
+            )
+        q = q.order_by(submissions.c.received_at.desc())
+        if limit is not None:
+            q = q.limit(limit)
+        async with self.engine.connect() as conn:
+            return list(await conn.execute(q))
+
+    # ------------------------------------------------------------------ pipeline
+
+    async def begin_run(self, kenmerk: str, run: int) -> bool:
+        """Record 110 for this run (once). False if the run is stale or already finished."""
+        async with self.engine.begin() as conn:
+            sub = (
+                await conn.execute(
+                    select(submissions.c.state, submissions.c.run).where(submissions.c.kenmerk == kenmerk)
+                )
+            ).first()
+            if sub is None or sub.run != run or sub.state == "done":
+                return False
+            seen = await conn.scalar(
+                select(func.count())
+                .select_from(statuses)
+                .where(statuses.c.kenmerk == kenmerk, statuses.c.run == run, statuses.c.code == "110")
+            )
+            if not seen:
+                await self._add_statuses(conn, kenmerk, run, [StatusEntry("110")])
+            return True
+
+    async def filings_on_file(self, kvk_number: str, financial_year: int) -> list[Row[Any]]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(filings)
+                .where(
+                    filings.c.kvk_number == kvk_number,
+                    filings.c.financial_year == financial_year,
+                    filings.c.active.is_(True),
+                )
+                .order_by(filings.c.id)
+            )
+            return list(rows)
+
+    async def finish_run(
+        self,
+        kenmerk: str,
+        run: int,
+        *,
+        outcome: str,
+        entries: Sequence[StatusEntry],
+        found: Sequence[FindingRow],
+        claim: FilingClaim | None,
+        kvk_number: str | None,
+        financial_year: int | None,
+    ) -> int | None:
+        """Write the outcome of a run; returns the notification id, or None if the run was
+        already finished (by an earlier attempt of the same job) or superseded.
+
+        Raises DuplicateAdoptedFiling when ``claim`` loses to a concurrent acceptance.
+        """
+        now = utc_now()
+        try:
+            async with self.engine.begin() as conn:
+                guard = await conn.execute(
+                    update(submissions)
+                    .where(
+                        submissions.c.kenmerk == kenmerk,
+                        submissions.c.run == run,
+                        submissions.c.state != "done",
+                    )
+                    .values(
+                        state="done",
+                        outcome=outcome,
+                        final_status=entries[-1].code,
+                        kvk_number=kvk_number,
+                        financial_year=financial_year,
+                        updated_at=now,
+                    )
+                )
+                if guard.rowcount != 1:
+                    return None
+                if claim is not None:
+                    if claim.supersedes:
+                        await conn.execute(
+                            update(filings).where(filings.c.id.in_(claim.supersedes)).values(active=False)
+                        )
+                    await conn.execute(
+                        insert(filings).values(
+                            kvk_number=claim.kvk_number,
+                            financial_year=claim.financial_year,
+                            kenmerk=kenmerk,
+                            adopted=claim.adopted,
+                            active=True,
+                            accepted_at=now,
+                            figures=claim.figures,
+                        )
+                    )
+                for f in found:
+                    await conn.execute(
+                        insert(findings).values(
+                            kenmerk=kenmerk,
+                            run=run,
+                            code=f.code,
+                            severity=f.severity,
+                            message_nl=f.message_nl,
+                            message_en=f.message_en,
+                            location=f.location,
+                        )
+                    )
+                await self._add_statuses(conn, kenmerk, run, entries, now)
+                recipient = await conn.scalar(
+                    select(submissions.c.notify_address).where(submissions.c.kenmerk == kenmerk)
+                )
+                # A replay mails only when the outcome changed.
+                previous = await conn.scalar(
+                    select(notifications.c.outcome)
+                    .where(notifications.c.kenmerk == kenmerk, notifications.c.run < run)
+                    .order_by(notifications.c.run.desc())
+                    .limit(1)
+                )
+                state = "skipped" if previous == outcome or not recipient else "pending"
+                result = await conn.execute(
+                    insert(notifications)
+                    .values(
+                        kenmerk=kenmerk,
+                        run=run,
+                        outcome=outcome,
+                        recipient=recipient,
+                        state=state,
+                        created_at=now,
+                    )
+                    .returning(notifications.c.id)
+                )
+                nid = result.scalar_one()
+                return int(nid) if state == "pending" else None
+        except IntegrityError as exc:
+            message = str(exc.orig).lower()
+            if claim is not None and ("uq_filings" in message or "filings.kvk_number" in message):
+                raise DuplicateAdoptedFiling() from None
+            raise
+
+    async def start_replay(self, kenmerk: str, actor: str, reason: str) -> int | None:
+        """Put a finished submission back in the queue as a new run; returns that run."""
+        async with self.engine.begin() as conn:
+            sub = (
+                await conn.execute(
+                    select(submissions.c.run, submissions.c.state).where(submissions.c.kenmerk == kenmerk)
+                )
+            ).first()
+            if sub is None or sub.state != "done":
+                return None
+            run = sub.run + 1
+            now = utc_now()
+            # Replaying an accepted statement withdraws its claim; the new run claims again.
+            await conn.execute(update(filings).where(filings.c.kenmerk == kenmerk).values(active=False))
+            await conn.execute(
+                update(submissions)
+                .where(submissions.c.kenmerk == kenmerk, submissions.c.run == sub.run)
+                .values(state="queued", run=run, updated_at=now)
+            )
+            await conn.execute(
+                insert(replays).values(kenmerk=kenmerk, run=run, actor=actor, reason=reason, created_at=now)
+            )
+            return run
+
+    async def replays_for(self, kenmerk: str) -> list[Row[Any]]:
+        async with self.engine.connect() as conn:
+            return list(await conn.execute(select(replays).where(replays.c.kenmerk == kenmerk).order_by(replays.c.id)))
+
+    # ------------------------------------------------------------------ notifications
+
+    async def get_notification(self, nid: int) -> Row[Any] | None:
+        async with self.engine.connect() as conn:
+            return (await conn.execute(select(notifications).where(notifications.c.id == nid))).first()
+
+    async def notifications_for(self, kenmerk: str) -> list[Row[Any]]:
+        async with self.engine.connect() as conn:
+            return list(
+                await conn.execute(
+                    select(notifications).where(notifications.c.kenmerk == kenmerk).order_by(notifications.c.id)
+                )
+            )
+
+    async def mark_notification(self, nid: int, *, sent: bool, error: str | None = None) -> None:
+        values: dict[str, Any] = {"attempts": notifications.c.attempts + 1, "last_error": error}
+        if sent:
+            values.update(state="sent", sent_at=utc_now())
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(notifications)
+                .where(notifications.c.id == nid, notifications.c.state == "pending")
+                .values(**values)
+            )
+
+    async def pending_notifications(self) -> list[int]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(notifications.c.id).where(notifications.c.state == "pending").order_by(notifications.c.id)
+            )
+            return [int(r.id) for r in rows]
+
+    async def unfinished(self) -> list[Row[Any]]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(submissions.c.kenmerk, submissions.c.run, submissions.c.received_at)
+                .where(submissions.c.state != "done")
+                .order_by(submissions.c.received_at)
+            )
+            return list(rows)
+
+    # ------------------------------------------------------------------ register
+
+    async def get_company(self, kvk_number: str) -> Row[Any] | None:
+        async with self.engine.connect() as conn:
+            return (await conn.execute(select(companies).where(companies.c.kvk_number == kvk_number))).first()
+
+    async def upsert_company(self, values: dict[str, Any]) -> bool:
+        """Insert or update one company; True if it was new."""
+        values = {**values, "updated_at": utc_now()}
+        async with self.engine.begin() as conn:
+            exists = await conn.scalar(
+                select(companies.c.kvk_number).where(companies.c.kvk_number == values["kvk_number"])
+            )
+            if exists:
+                await conn.execute(
+                    update(companies).where(companies.c.kvk_number == values["kvk_number"]).values(**values)
+                )
+                return False
+            await conn.execute(insert(companies).values(**values))
+            return True
