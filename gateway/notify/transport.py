@@ -66,5 +66,5 @@ class MaildirTransport:
         await asyncio.to_thread(self.path.mkdir, parents=True, exist_ok=True)
 
 
-def make_transport(smtp_url: str | None, maildir: Path) -> Transport:
-    return SmtpTransport(smtp_url) if smtp_url else MaildirTransport(maildir)
+def make_transport(smtp_url: str | None, maildir: Path, timeout: float = 30.0) -> Transport:
+    return SmtpTransport(smtp_url, timeout=timeout) if smtp_url else MaildirTransport(maildir)

@@ -218,7 +218,9 @@ def make_worker(
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["settings"] = settings
         ctx["store"] = store or Store.from_url(settings.effective_database_url)
-        ctx["transport"] = transport or make_transport(settings.smtp_url, settings.maildir)
+        ctx["transport"] = transport or make_transport(
+            settings.smtp_url, settings.maildir, timeout=max(1.0, min(30.0, settings.job_timeout - 2))
+        )
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         if own_store and "store" in ctx:
@@ -227,10 +229,16 @@ def make_worker(
     return Worker(
         functions=[
             func(process_submission, name="process_submission", timeout=settings.job_timeout, max_tries=5),
-            func(send_notification, name="send_notification", timeout=60, max_tries=settings.mail_max_tries),
+            func(
+                send_notification, name="send_notification", timeout=settings.job_timeout,
+                max_tries=settings.mail_max_tries,
+            ),
         ],
         cron_jobs=[
-            cron(reconcile, name="reconcile", second={0, 30}, unique=True, run_at_startup=True, timeout=60),
+            cron(
+                reconcile, name="reconcile", second={0, 30}, unique=True, run_at_startup=True,
+                timeout=settings.job_timeout,
+            ),
         ],
         redis_settings=redis,
         queue_name=settings.queue_name,
@@ -240,7 +248,8 @@ def make_worker(
         handle_signals=handle_signals,
         max_jobs=max_jobs,
         keep_result=0,
-        # A job claimed by a worker that died is released after its timeout; keep that short.
+        # arq releases a job claimed by a dead worker after the longest function timeout
+        # + 10 s, so every function shares the one (short) job timeout.
         job_timeout=settings.job_timeout,
         poll_delay=0.2,
     )

@@ -80,3 +80,10 @@ class WusClient:
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
+
+
+def fault_detail(fault: Exception) -> tuple[str, str]:
+    """(foutcode, foutbeschrijving) of a zeep Fault carrying an aanlever/statusinformatieFault."""
+    detail = getattr(fault, "detail", None)
+    assert detail is not None, f"fault without detail: {fault}"
+    return detail.findtext(".//{*}foutcode"), detail.findtext(".//{*}foutbeschrijving")

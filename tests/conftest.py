@@ -1,0 +1,109 @@
+"""Shared fixtures: a test PKI, a real SMTP server, databases (SQLite and PostgreSQL), Redis,
+and the gateway itself running as real processes.
+
+PostgreSQL and a shared Redis are used when ``GATEWAY_TEST_POSTGRES_URL`` /
+``GATEWAY_TEST_REDIS_URL`` are set (``.ci/run`` sets them); otherwise the PostgreSQL
+variants are skipped and Redis is the gateway's own embedded server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.gateway import Stack
+from tests.support.pki import Pki, make_pki
+from tests.support.smtp import SmtpSink
+
+POSTGRES_ADMIN_URL = os.environ.get("GATEWAY_TEST_POSTGRES_URL")
+REDIS_URL = os.environ.get("GATEWAY_TEST_REDIS_URL")
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture(scope="session")
+def smtp() -> Iterator[SmtpSink]:
+    sink = SmtpSink()
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+def _pg_database() -> Iterator[str]:
+    import asyncpg
+
+    assert POSTGRES_ADMIN_URL
+    name = f"gw_{uuid.uuid4().hex[:12]}"
+
+    async def run(sql: str) -> None:
+        conn = await asyncpg.connect(POSTGRES_ADMIN_URL)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    yield f"{base}/{name}"
+    asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
+        return
+    if not POSTGRES_ADMIN_URL:
+        pytest.skip("GATEWAY_TEST_POSTGRES_URL not set")
+    yield from _pg_database()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    if not POSTGRES_ADMIN_URL:
+        pytest.skip("GATEWAY_TEST_POSTGRES_URL not set")
+    yield from _pg_database()
+
+
+def short_tmp() -> Path:
+    # Unix socket paths are limited to ~107 bytes; pytest's tmp paths can be longer.
+    import tempfile
+
+    return Path(tempfile.mkdtemp(prefix="gw-"))
+
+
+def make_stack(pki: Pki, smtp: SmtpSink, database_url: str, **kwargs: object) -> Stack:
+    return Stack(data_dir=short_tmp(), pki=pki, smtp=smtp, database_url=database_url, redis_url=REDIS_URL, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def stack(pki: Pki, smtp: SmtpSink, database_url: str) -> Iterator[Stack]:
+    """Server + one worker, on SQLite and on PostgreSQL."""
+    s = make_stack(pki, smtp, database_url)
+    s.start_server()
+    s.start_worker()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def sqlite_stack(pki: Pki, smtp: SmtpSink, sqlite_url: str) -> Iterator[Stack]:
+    """Server + one worker on SQLite only, for tests whose subject is not the database."""
+    s = make_stack(pki, smtp, sqlite_url)
+    s.start_server()
+    s.start_worker()
+    yield s
+    s.stop()
