@@ -79,6 +79,7 @@ def dev() -> None:
 
 # ----------------------------------------------------------------------- submissions
 
+
 @main.group()
 def submissions() -> None:
     """Inspect stored submissions."""
@@ -105,12 +106,23 @@ def _parse_date(value: str | None) -> datetime | None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @with_store
 async def list_submissions(
-    store: Store, settings: Settings, status: str | None, kvk_number: str | None, sender: str | None,
-    since: str | None, until: str | None, limit: int, as_json: bool,
+    store: Store,
+    settings: Settings,
+    status: str | None,
+    kvk_number: str | None,
+    sender: str | None,
+    since: str | None,
+    until: str | None,
+    limit: int,
+    as_json: bool,
 ) -> None:
     """List submissions, newest first."""
     rows = await store.list_submissions(
-        status=status, kvk_number=kvk_number, sender=sender, since=_parse_date(since), until=_parse_date(until),
+        status=status,
+        kvk_number=kvk_number,
+        sender=sender,
+        since=_parse_date(since),
+        until=_parse_date(until),
         limit=limit,
     )
     for r in rows:
@@ -164,13 +176,24 @@ async def show_submission(store: Store, settings: Settings, kenmerk: str, as_jso
         "final_status": sub.final_status,
         "raw": {"sha256": sub.raw_sha256, "size": sub.raw_size},
         "documents": [
-            {"position": d.position, "bestandsnaam": d.bestandsnaam, "mime_type": d.mime_type, "size": d.size,
-             "sha256": d.sha256}
+            {
+                "position": d.position,
+                "bestandsnaam": d.bestandsnaam,
+                "mime_type": d.mime_type,
+                "size": d.size,
+                "sha256": d.sha256,
+            }
             for d in docs
         ],
         "statuses": [
-            {"run": s.run, "code": s.code, "description": s.description, "at": _iso(s.created_at),
-             "foutcode": s.foutcode, "foutbeschrijving": s.foutbeschrijving}
+            {
+                "run": s.run,
+                "code": s.code,
+                "description": s.description,
+                "at": _iso(s.created_at),
+                "foutcode": s.foutcode,
+                "foutbeschrijving": s.foutbeschrijving,
+            }
             for s in history
         ],
         "findings": [
@@ -178,8 +201,15 @@ async def show_submission(store: Store, settings: Settings, kenmerk: str, as_jso
             for f in found
         ],
         "notifications": [
-            {"run": n.run, "outcome": n.outcome, "state": n.state, "recipient": n.recipient, "attempts": n.attempts,
-             "sent_at": _iso(n.sent_at), "last_error": n.last_error}
+            {
+                "run": n.run,
+                "outcome": n.outcome,
+                "state": n.state,
+                "recipient": n.recipient,
+                "attempts": n.attempts,
+                "sent_at": _iso(n.sent_at),
+                "last_error": n.last_error,
+            }
             for n in notes
         ],
         "replays": [{"run": r.run, "actor": r.actor, "reason": r.reason, "at": _iso(r.created_at)} for r in replays],
@@ -188,20 +218,34 @@ async def show_submission(store: Store, settings: Settings, kenmerk: str, as_jso
         click.echo(json.dumps(data, indent=2))
         return
     click.echo(f"kenmerk        {data['kenmerk']}")
-    for key in ("berichtsoort", "aanleverkenmerk", "belanghebbende", "received_at", "state", "run", "outcome",
-                "final_status", "notify_address"):
+    for key in (
+        "berichtsoort",
+        "aanleverkenmerk",
+        "belanghebbende",
+        "received_at",
+        "state",
+        "run",
+        "outcome",
+        "final_status",
+        "notify_address",
+    ):
         click.echo(f"{key:<15}{data[key]}")
     click.echo(f"sender         {sub.sender_subject} (OIN {sub.sender_oin})")
     click.echo(f"raw message    sha256 {sub.raw_sha256}, {sub.raw_size} bytes")
     for d in data["documents"]:
-        click.echo(f"document {d['position']}     {d['bestandsnaam']} {d['mime_type']} {d['size']} bytes sha256 {d['sha256']}")
+        click.echo(
+            f"document {d['position']}     {d['bestandsnaam']} {d['mime_type']} {d['size']} bytes sha256 {d['sha256']}"
+        )
     click.echo("statuses:")
     for s in data["statuses"]:
         fout = f"  {s['foutcode']}: {s['foutbeschrijving']}" if s["foutcode"] else ""
         click.echo(f"  run {s['run']}  {s['at']}  {s['code']}  {s['description']}{fout}")
     click.echo("findings:")
     for f in data["findings"]:
-        click.echo(f"  run {f['run']}  {f['code']} [{f['severity']}] {f['message']}" + (f" ({f['location']})" if f["location"] else ""))
+        click.echo(
+            f"  run {f['run']}  {f['code']} [{f['severity']}] {f['message']}"
+            + (f" ({f['location']})" if f["location"] else "")
+        )
     click.echo("notifications:")
     for n in data["notifications"]:
         click.echo(f"  run {n['run']}  {n['outcome']}  {n['state']}  to {n['recipient']}  attempts {n['attempts']}")
@@ -230,6 +274,7 @@ async def export_submission(store: Store, settings: Settings, kenmerk: str, dire
 
 
 # ----------------------------------------------------------------------- certs
+
 
 @main.group()
 def certs() -> None:

@@ -53,8 +53,8 @@ async def start_intake(settings: Settings, store: Store, embedded: EmbeddedRedis
     ssl_ctx = server_context(settings.tls_cert, settings.tls_key, settings.client_ca)
     site = web.TCPSite(runner, settings.host, settings.port, ssl_context=ssl_ctx, backlog=512)
     await site.start()
-    server = site._server
-    port = server.sockets[0].getsockname()[1] if server and server.sockets else settings.port  # type: ignore[union-attr]
+    sockets = getattr(site._server, "sockets", None)
+    port = int(sockets[0].getsockname()[1]) if sockets else settings.port
     log.info("intake listening", url=f"https://{settings.host}:{port}/wus/2.0/aanleverservice/1.2")
     return Running(runner, port)
 

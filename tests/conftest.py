@@ -107,3 +107,12 @@ def sqlite_stack(pki: Pki, smtp: SmtpSink, sqlite_url: str) -> Iterator[Stack]:
     s.start_worker()
     yield s
     s.stop()
+
+
+@pytest.fixture
+def stack_no_worker(pki: Pki, smtp: SmtpSink, database_url: str) -> Iterator[Stack]:
+    """The intake server alone, with a short job timeout; the test starts workers itself."""
+    s = make_stack(pki, smtp, database_url, extra_env={"GATEWAY_JOB_TIMEOUT": "4"})
+    s.start_server()
+    yield s
+    s.stop()

@@ -102,6 +102,10 @@ def _parser_events(data: bytes) -> etree.iterparse:
     )
 
 
+def _line(el: etree._Element) -> int:
+    return int(getattr(el, "sourceline", 0) or 0)
+
+
 def _text(el: etree._Element, path: str) -> str | None:
     found = el.find(path)
     if found is None:
@@ -148,7 +152,7 @@ def _read_top_level(inst: Instance, el: etree._Element) -> None:
     if not isinstance(el.tag, str):
         return
     qn = etree.QName(el)
-    line = el.sourceline or 0
+    line = _line(el)
     if qn.namespace == LINK:
         if qn.localname == "schemaRef":
             inst.schema_refs.append(el.get(f"{{{XLINK}}}href") or "")
@@ -211,7 +215,7 @@ def _read_fact(inst: Instance, el: etree._Element, line: int) -> None:
         # A tuple: its children are the facts.
         for child in el:
             if isinstance(child.tag, str):
-                _read_fact(inst, child, child.sourceline or line)
+                _read_fact(inst, child, _line(child) or line)
         return
     lang = el.get(XML_LANG)
     if lang:

@@ -46,6 +46,7 @@ def berichtsoorten() -> dict[str, dict[str, object]]:
 
 # ----------------------------------------------------------------------- helpers
 
+
 def soap_reply(body: bytes, *, fault: bool = False) -> web.Response:
     # SOAP 1.1 over HTTP (and WS-I BP R1126) carry every fault with status 500; Digipoort's
     # clients (WCF, zeep, CXF) expect exactly that.
@@ -97,13 +98,16 @@ def soap_endpoint(service: Service, handler: Handler) -> Callable[[web.Request],
         except WusFault as fault:
             relates_to = getattr(fault, "relates_to", None)
             operation = getattr(fault, "operation", None)
-            log.info("request refused", service=service.port_name, foutcode=fault.foutcode(service),
-                     reason=fault.description[:300])
+            log.info(
+                "request refused",
+                service=service.port_name,
+                foutcode=fault.foutcode(service),
+                reason=fault.description[:300],
+            )
             return soap_reply(build_fault(service, operation, fault, relates_to), fault=True)
         except Exception:
             log.exception("unexpected error in intake", service=service.port_name)
-            fault = technical("")
-            return soap_reply(build_fault(service, operation, fault, relates_to), fault=True)
+            return soap_reply(build_fault(service, operation, technical(""), relates_to), fault=True)
 
     return endpoint
 
@@ -115,6 +119,7 @@ def _with_context(fault: WusFault, operation: str, relates_to: str | None) -> Wu
 
 
 # ----------------------------------------------------------------------- aanleveren
+
 
 async def aanleveren(request: web.Request, raw: bytes, sender: Sender) -> web.Response:
     app = request.app
@@ -149,13 +154,20 @@ async def aanleveren(request: web.Request, raw: bytes, sender: Sender) -> web.Re
         raise _with_context(technical("Het bericht kon niet worden opgeslagen."), "aanleveren", msg_id) from None
     # Stored durably: from here on the kenmerk is the sender's, even if Redis is down.
     await enqueue_processing(app[POOL], kenmerk, 1, settings.queue_name)
-    log.info("submission received", kenmerk=kenmerk, berichtsoort=req.berichtsoort, sender=sender.oin,
-             parts=len(req.parts), size=len(raw))
+    log.info(
+        "submission received",
+        kenmerk=kenmerk,
+        berichtsoort=req.berichtsoort,
+        sender=sender.oin,
+        parts=len(req.parts),
+        size=len(raw),
+    )
     payload = messages.aanlever_response(req, kenmerk, received)
     return soap_reply(build_response(Service.AANLEVER, "aanleveren", payload, msg_id))
 
 
 # ----------------------------------------------------------------------- status
+
 
 async def statusinformatie(request: web.Request, raw: bytes, sender: Sender) -> web.Response:
     store = request.app[STORE]
@@ -214,6 +226,7 @@ async def statusinformatie(request: web.Request, raw: bytes, sender: Sender) -> 
 
 
 # ----------------------------------------------------------------------- WSDL
+
 
 @cache
 def _wsdl_template(name: str) -> bytes:

@@ -1,6 +1,6 @@
 """Who gets the outcome mail for a sender: a JSON file keyed by OIN or certificate subject.
 
-    {"00000003123456780000": {"email": "jaarrekening@kantoor.example", "name": "Kantoor BV"}}
+{"00000003123456780000": {"email": "jaarrekening@kantoor.example", "name": "Kantoor BV"}}
 """
 
 from __future__ import annotations

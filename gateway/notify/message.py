@@ -98,7 +98,9 @@ def _html(o: Outcome, nl_title: str, en_title: str) -> str:
         ("en", en_title, "Findings", "No findings."),
     ):
         parts.append(f'<div lang="{lang}"><h2>{html.escape(title)}</h2><table>')
-        parts.extend(f"<tr><th align=left>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in _rows(o, lang))
+        parts.extend(
+            f"<tr><th align=left>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in _rows(o, lang)
+        )
         parts.append(f"</table><h3>{html.escape(heading)}</h3>")
         if o.findings:
             parts.append("<ul>")
@@ -109,5 +111,3 @@ def _html(o: Outcome, nl_title: str, en_title: str) -> str:
         parts.append("</div><hr>")
     parts.append("</body></html>")
     return "".join(parts)
-
-

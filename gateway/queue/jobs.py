@@ -14,8 +14,8 @@ def process_job_id(kenmerk: str, run: int) -> str:
     return f"process:{kenmerk}:{run}"
 
 
-def mail_job_id(notification_id: int) -> str:
-    return f"mail:{notification_id}"
+def mail_job_id(kenmerk: str, run: int) -> str:
+    return f"mail:{kenmerk}:{run}"
 
 
 async def enqueue_processing(pool: ArqRedis, kenmerk: str, run: int, queue_name: str) -> bool:
@@ -31,12 +31,12 @@ async def enqueue_processing(pool: ArqRedis, kenmerk: str, run: int, queue_name:
         return False
 
 
-async def enqueue_mail(pool: ArqRedis, notification_id: int, queue_name: str) -> bool:
+async def enqueue_mail(pool: ArqRedis, kenmerk: str, run: int, queue_name: str) -> bool:
     try:
         await pool.enqueue_job(
-            "send_notification", notification_id, _job_id=mail_job_id(notification_id), _queue_name=queue_name
+            "send_notification", kenmerk, run, _job_id=mail_job_id(kenmerk, run), _queue_name=queue_name
         )
         return True
     except (RedisError, OSError) as exc:
-        log.warning("could not queue notification; the reconciler will", notification=notification_id, error=str(exc))
+        log.warning("could not queue notification; the reconciler will", kenmerk=kenmerk, run=run, error=str(exc))
         return False

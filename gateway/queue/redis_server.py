@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import redis
-
 import structlog
 
 log = structlog.get_logger(__name__)
@@ -57,16 +56,26 @@ class EmbeddedRedis:
         subprocess.run(
             [
                 redis_binary(),
-                "--port", "0",
-                "--unixsocket", str(self.socket),
-                "--unixsocketperm", "700",
-                "--dir", str(self.dir),
-                "--appendonly", "yes",
-                "--appendfsync", "everysec",
-                "--save", "",
-                "--daemonize", "yes",
-                "--pidfile", str(self.pidfile),
-                "--logfile", str(self.dir / "redis.log"),
+                "--port",
+                "0",
+                "--unixsocket",
+                str(self.socket),
+                "--unixsocketperm",
+                "700",
+                "--dir",
+                str(self.dir),
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "everysec",
+                "--save",
+                "",
+                "--daemonize",
+                "yes",
+                "--pidfile",
+                str(self.pidfile),
+                "--logfile",
+                str(self.dir / "redis.log"),
             ],
             check=True,
             stdout=subprocess.DEVNULL,

@@ -19,14 +19,15 @@ from gateway import checks
 from gateway.checks.base import CheckContext, Company, FilingOnFile, Finding, PartInfo, finding
 from gateway.notify.message import Outcome, build_message
 from gateway.notify.transport import Transport, make_transport
+from gateway.queue.jobs import enqueue_mail, enqueue_processing
 from gateway.settings import Settings
 from gateway.store.db import DuplicateAdoptedFiling, FilingClaim, FindingRow, StatusEntry, Store
-from gateway.queue.jobs import enqueue_mail, enqueue_processing
 
 log = structlog.get_logger(__name__)
 
 
 # ----------------------------------------------------------------------- deciding
+
 
 def statuses_for(outcome: str, found: list[Finding]) -> list[StatusEntry]:
     """The Digipoort statuses that follow 110 for an outcome (reference section 4)."""
@@ -46,7 +47,10 @@ def statuses_for(outcome: str, found: list[Finding]) -> list[StatusEntry]:
             StatusEntry("311", foutcode=first.code, foutbeschrijving=first.message_nl, details=details),
         ]
     first = found[0]
-    return [StatusEntry("200"), StatusEntry("321", foutcode="VAS400", foutbeschrijving=first.message_nl, details=details)]
+    return [
+        StatusEntry("200"),
+        StatusEntry("321", foutcode="VAS400", foutbeschrijving=first.message_nl, details=details),
+    ]
 
 
 def _detail_line(f: Finding) -> str:
@@ -76,9 +80,7 @@ async def evaluate(store: Store, ctx: CheckContext) -> list[Finding]:
             )
         fy = ctx.derived.get("financial_year")
         if fy is not None:
-            ctx.on_file = [
-                FilingOnFile(r.id, r.kenmerk, r.adopted) for r in await store.filings_on_file(kvk, fy)
-            ]
+            ctx.on_file = [FilingOnFile(r.id, r.kenmerk, r.adopted) for r in await store.filings_on_file(kvk, fy)]
     found += await asyncio.to_thread(checks.run, checks.REGISTER_CHECKS, ctx)
     return found
 
@@ -98,6 +100,7 @@ def claim_for(ctx: CheckContext) -> FilingClaim | None:
 
 
 # ----------------------------------------------------------------------- jobs
+
 
 async def process_submission(ctx: dict[str, Any], kenmerk: str, run: int) -> str:
     store: Store = ctx["store"]
@@ -130,29 +133,41 @@ async def process_submission(ctx: dict[str, Any], kenmerk: str, run: int) -> str
     kvk = check_ctx.derived.get("kvk_number")
     fy = check_ctx.derived.get("financial_year")
     try:
-        nid = await store.finish_run(
-            kenmerk, run, outcome=outcome, entries=statuses_for(outcome, found), found=_rows(found),
-            claim=claim, kvk_number=kvk, financial_year=fy,
+        mail = await store.finish_run(
+            kenmerk,
+            run,
+            outcome=outcome,
+            entries=statuses_for(outcome, found),
+            found=_rows(found),
+            claim=claim,
+            kvk_number=kvk,
+            financial_year=fy,
         )
     except DuplicateAdoptedFiling:
         # Another adopted statement for this year was accepted while we checked.
         found = [finding("GW-KVK-DUP", kvk_number=kvk, year=fy), *found]
         outcome = "rejected"
-        nid = await store.finish_run(
-            kenmerk, run, outcome=outcome, entries=statuses_for(outcome, found), found=_rows(found),
-            claim=None, kvk_number=kvk, financial_year=fy,
+        mail = await store.finish_run(
+            kenmerk,
+            run,
+            outcome=outcome,
+            entries=statuses_for(outcome, found),
+            found=_rows(found),
+            claim=None,
+            kvk_number=kvk,
+            financial_year=fy,
         )
     bound.info("submission checked", outcome=outcome, findings=len(found))
-    if nid is not None:
-        await enqueue_mail(ctx["redis"], nid, settings.queue_name)
+    if mail:
+        await enqueue_mail(ctx["redis"], kenmerk, run, settings.queue_name)
     return outcome
 
 
-async def send_notification(ctx: dict[str, Any], notification_id: int) -> str:
+async def send_notification(ctx: dict[str, Any], kenmerk: str, run: int) -> str:
     store: Store = ctx["store"]
     settings: Settings = ctx["settings"]
     transport: Transport = ctx["transport"]
-    note = await store.get_notification(notification_id)
+    note = await store.get_notification(kenmerk, run)
     if note is None or note.state != "pending":
         return "nothing to send"
     sub = await store.get_submission(note.kenmerk)
@@ -170,16 +185,16 @@ async def send_notification(ctx: dict[str, Any], notification_id: int) -> str:
         findings=[Finding(r.code, r.severity, r.message_nl, r.message_en, r.location) for r in rows],
     )
     msg = build_message(outcome, settings.mail_from, note.recipient)
-    bound = log.bind(kenmerk=note.kenmerk, notification=notification_id, job_try=ctx.get("job_try"))
+    bound = log.bind(kenmerk=kenmerk, run=run, job_try=ctx.get("job_try"))
     try:
         await transport.send(msg)
     except Exception as exc:  # any SMTP or network failure: try again later
-        await store.mark_notification(notification_id, sent=False, error=f"{type(exc).__name__}: {exc}")
+        await store.mark_notification(kenmerk, run, sent=False, error=f"{type(exc).__name__}: {exc}")
         job_try = int(ctx.get("job_try", 1))
         delay = min(5 * 2 ** (job_try - 1), 600)
         bound.warning("mail not sent, will retry", error=type(exc).__name__, retry_in=delay)
         raise Retry(defer=delay) from None
-    await store.mark_notification(notification_id, sent=True)
+    await store.mark_notification(kenmerk, run, sent=True)
     bound.info("notification sent", outcome=note.outcome)
     return "sent"
 
@@ -194,14 +209,15 @@ async def reconcile(ctx: dict[str, Any]) -> dict[str, int]:
         if await enqueue_processing(pool, row.kenmerk, row.run, settings.queue_name):
             queued += 1
     mails = 0
-    for nid in await store.pending_notifications():
-        if await enqueue_mail(pool, nid, settings.queue_name):
+    for kenmerk, run in await store.pending_notifications():
+        if await enqueue_mail(pool, kenmerk, run, settings.queue_name):
             mails += 1
     log.info("reconciled", submissions=queued, notifications=mails)
     return {"submissions": queued, "notifications": mails}
 
 
 # ----------------------------------------------------------------------- wiring
+
 
 def make_worker(
     settings: Settings,
@@ -230,13 +246,19 @@ def make_worker(
         functions=[
             func(process_submission, name="process_submission", timeout=settings.job_timeout, max_tries=5),
             func(
-                send_notification, name="send_notification", timeout=settings.job_timeout,
+                send_notification,
+                name="send_notification",
+                timeout=settings.job_timeout,
                 max_tries=settings.mail_max_tries,
             ),
         ],
         cron_jobs=[
             cron(
-                reconcile, name="reconcile", second={0, 30}, unique=True, run_at_startup=True,
+                reconcile,
+                name="reconcile",
+                second={0, 30},
+                unique=True,
+                run_at_startup=True,
                 timeout=settings.job_timeout,
             ),
         ],

@@ -7,8 +7,9 @@ the reconciler can pick up again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,9 +35,7 @@ from gateway.store.tables import (
 from gateway.wus.envelope import utc_now
 from gateway.wus.messages import AanleverRequest
 
-STATUS_TABLE: dict[str, dict[str, Any]] = {
-    k: v for k, v in load_json("statuses.json").items() if not k.startswith("_")
-}
+STATUS_TABLE: dict[str, dict[str, Any]] = {k: v for k, v in load_json("statuses.json").items() if not k.startswith("_")}
 FINAL_STATUSES = frozenset(code for code, s in STATUS_TABLE.items() if s["final"])
 
 
@@ -93,6 +92,19 @@ class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
+    @contextlib.asynccontextmanager
+    async def _read(self) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.connect() as conn:
+            yield conn
+
+    @contextlib.asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        """A read-write transaction (BEGIN IMMEDIATE on SQLite)."""
+        async with self.engine.connect() as conn:
+            conn = await conn.execution_options(sqlite_immediate=True)
+            async with conn.begin():
+                yield conn
+
     @classmethod
     def from_url(cls, url: str) -> Store:
         kwargs: dict[str, Any] = {}
@@ -102,6 +114,7 @@ class Store:
             kwargs["pool_pre_ping"] = True
         engine = create_async_engine(url, **kwargs)
         if url.startswith("sqlite"):
+
             @event.listens_for(engine.sync_engine, "connect")
             def _pragmas(dbapi_conn: Any, _record: Any) -> None:
                 cur = dbapi_conn.cursor()
@@ -117,15 +130,17 @@ class Store:
 
             # A deferred transaction that reads and then writes can fail at once with
             # "database is locked" when another writer got in between; BEGIN IMMEDIATE
-            # makes writers queue on busy_timeout instead.
+            # makes writers queue on busy_timeout instead. Readers stay deferred (WAL lets
+            # them run beside a writer).
             @event.listens_for(engine.sync_engine, "begin")
             def _begin(conn: Any) -> None:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                immediate = conn.get_execution_options().get("sqlite_immediate")
+                conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return cls(engine)
 
     async def init_schema(self) -> None:
-        async with self.engine.begin() as conn:
+        async with self.engine.begin() as conn:  # deferred: only writes when tables are missing
             await conn.run_sync(metadata.create_all)
 
     async def close(self) -> None:
@@ -147,7 +162,7 @@ class Store:
         received_at: datetime,
     ) -> None:
         """Store message, parts and statuses 105 + 100 in one transaction."""
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             await conn.execute(
                 insert(submissions).values(
                     kenmerk=kenmerk,
@@ -230,9 +245,7 @@ class Store:
 
     async def status_history(self, kenmerk: str) -> list[Row[Any]]:
         async with self.engine.connect() as conn:
-            rows = await conn.execute(
-                select(statuses).where(statuses.c.kenmerk == kenmerk).order_by(statuses.c.id)
-            )
+            rows = await conn.execute(select(statuses).where(statuses.c.kenmerk == kenmerk).order_by(statuses.c.id))
             return list(rows)
 
     async def findings_for(self, kenmerk: str, run: int | None = None) -> list[Row[Any]]:
@@ -252,10 +265,8 @@ class Store:
         tot: datetime | None = None,
     ) -> list[Row[Any]] | None:
         """Statuses of the sender's own process, or None if it is unknown or not theirs."""
-        async with self.engine.begin() as conn:
-            owner = await conn.scalar(
-                select(submissions.c.sender_subject).where(submissions.c.kenmerk == kenmerk)
-            )
+        async with self._write() if only_new else self._read() as conn:
+            owner = await conn.scalar(select(submissions.c.sender_subject).where(submissions.c.kenmerk == kenmerk))
             if owner is None or owner != sender.subject:
                 return None
             q = (
@@ -272,9 +283,7 @@ class Store:
             rows = list(await conn.execute(q.order_by(statuses.c.id)))
             if only_new and rows:
                 await conn.execute(
-                    update(statuses)
-                    .where(statuses.c.id.in_([r.id for r in rows]))
-                    .values(fetched_at=utc_now())
+                    update(statuses).where(statuses.c.id.in_([r.id for r in rows])).values(fetched_at=utc_now())
                 )
             return rows
 
@@ -304,13 +313,13 @@ class Store:
     ) -> list[Row[Any]]:
         q = select(submissions)
         if status is not None:
-            q = q.where(submissions.c.final_status == status) if status != "open" else q.where(
-                submissions.c.state != "done"
+            q = (
+                q.where(submissions.c.final_status == status)
+                if status != "open"
+                else q.where(submissions.c.state != "done")
             )
         if kvk_number is not None:
-            q = q.where(
-                (submissions.c.kvk_number == kvk_number) | (submissions.c.belanghebbende_nummer == kvk_number)
-            )
+            q = q.where((submissions.c.kvk_number == kvk_number) | (submissions.c.belanghebbende_nummer == kvk_number))
         if sender is not None:
             q = q.where((submissions.c.sender_oin == sender) | (submissions.c.sender_subject == sender))
         if since is not None:
@@ -337,7 +346,7 @@ class Store:
 
     async def begin_run(self, kenmerk: str, run: int) -> bool:
         """Record 110 for this run (once). False if the run is stale or already finished."""
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             sub = (
                 await conn.execute(
                     select(submissions.c.state, submissions.c.run).where(submissions.c.kenmerk == kenmerk)
@@ -378,15 +387,16 @@ class Store:
         claim: FilingClaim | None,
         kvk_number: str | None,
         financial_year: int | None,
-    ) -> int | None:
-        """Write the outcome of a run; returns the notification id, or None if the run was
-        already finished (by an earlier attempt of the same job) or superseded.
+    ) -> bool:
+        """Write the outcome of a run; True if a notification waits to be mailed. False if
+        the run was already finished (by an earlier attempt of the same job) or superseded,
+        or there is nothing to mail.
 
         Raises DuplicateAdoptedFiling when ``claim`` loses to a concurrent acceptance.
         """
         now = utc_now()
         try:
-            async with self.engine.begin() as conn:
+            async with self._write() as conn:
                 guard = await conn.execute(
                     update(submissions)
                     .where(
@@ -404,7 +414,7 @@ class Store:
                     )
                 )
                 if guard.rowcount != 1:
-                    return None
+                    return False
                 if claim is not None:
                     if claim.supersedes:
                         await conn.execute(
@@ -445,9 +455,8 @@ class Store:
                     .limit(1)
                 )
                 state = "skipped" if previous == outcome or not recipient else "pending"
-                result = await conn.execute(
-                    insert(notifications)
-                    .values(
+                await conn.execute(
+                    insert(notifications).values(
                         kenmerk=kenmerk,
                         run=run,
                         outcome=outcome,
@@ -455,10 +464,8 @@ class Store:
                         state=state,
                         created_at=now,
                     )
-                    .returning(notifications.c.id)
                 )
-                nid = result.scalar_one()
-                return int(nid) if state == "pending" else None
+                return state == "pending"
         except IntegrityError as exc:
             message = str(exc.orig).lower()
             if claim is not None and ("uq_filings" in message or "filings.kvk_number" in message):
@@ -467,7 +474,7 @@ class Store:
 
     async def start_replay(self, kenmerk: str, actor: str, reason: str) -> int | None:
         """Put a finished submission back in the queue as a new run; returns that run."""
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             sub = (
                 await conn.execute(
                     select(submissions.c.run, submissions.c.state).where(submissions.c.kenmerk == kenmerk)
@@ -487,7 +494,7 @@ class Store:
             await conn.execute(
                 insert(replays).values(kenmerk=kenmerk, run=run, actor=actor, reason=reason, created_at=now)
             )
-            return run
+            return int(run)
 
     async def replays_for(self, kenmerk: str) -> list[Row[Any]]:
         async with self.engine.connect() as conn:
@@ -495,9 +502,13 @@ class Store:
 
     # ------------------------------------------------------------------ notifications
 
-    async def get_notification(self, nid: int) -> Row[Any] | None:
+    async def get_notification(self, kenmerk: str, run: int) -> Row[Any] | None:
         async with self.engine.connect() as conn:
-            return (await conn.execute(select(notifications).where(notifications.c.id == nid))).first()
+            return (
+                await conn.execute(
+                    select(notifications).where(notifications.c.kenmerk == kenmerk, notifications.c.run == run)
+                )
+            ).first()
 
     async def notifications_for(self, kenmerk: str) -> list[Row[Any]]:
         async with self.engine.connect() as conn:
@@ -507,25 +518,31 @@ class Store:
                 )
             )
 
-    async def mark_notification(self, nid: int, *, sent: bool, error: str | None = None) -> None:
+    async def mark_notification(self, kenmerk: str, run: int, *, sent: bool, error: str | None = None) -> None:
         values: dict[str, Any] = {"attempts": notifications.c.attempts + 1, "last_error": error}
         if sent:
             values.update(state="sent", sent_at=utc_now())
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             await conn.execute(
                 update(notifications)
-                .where(notifications.c.id == nid, notifications.c.state == "pending")
+                .where(
+                    notifications.c.kenmerk == kenmerk,
+                    notifications.c.run == run,
+                    notifications.c.state == "pending",
+                )
                 .values(**values)
             )
 
-    async def pending_notifications(self) -> list[int]:
+    async def pending_notifications(self) -> list[tuple[str, int]]:
         async with self.engine.connect() as conn:
             rows = await conn.execute(
-                select(notifications.c.id).where(notifications.c.state == "pending").order_by(notifications.c.id)
+                select(notifications.c.kenmerk, notifications.c.run)
+                .where(notifications.c.state == "pending")
+                .order_by(notifications.c.id)
             )
-            return [int(r.id) for r in rows]
+            return [(r.kenmerk, int(r.run)) for r in rows]
 
-    async def unfinished(self) -> list[Row[Any]]:
+    async def unfinished(self) -> list[Any]:
         async with self.engine.connect() as conn:
             rows = await conn.execute(
                 select(submissions.c.kenmerk, submissions.c.run, submissions.c.received_at)
@@ -543,7 +560,7 @@ class Store:
     async def upsert_company(self, values: dict[str, Any]) -> bool:
         """Insert or update one company; True if it was new."""
         values = {**values, "updated_at": utc_now()}
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             exists = await conn.scalar(
                 select(companies.c.kvk_number).where(companies.c.kvk_number == values["kvk_number"])
             )

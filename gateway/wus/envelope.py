@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
+from typing import Any
 
 from lxml import etree
 
@@ -61,7 +62,8 @@ def parse_xml(data: bytes, what: str) -> etree._ElementTree:
     if root is None:
         raise nonconforming(f"{what} is leeg.")
     tree = root.getroottree()
-    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+    docinfo: Any = tree.docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
         raise nonconforming(f"{what} bevat een DOCTYPE-declaratie; die is niet toegestaan.")
     if _depth_exceeds(root, MAX_DEPTH):
         raise nonconforming(f"{what} is dieper genest dan {MAX_DEPTH} niveaus.")
@@ -141,8 +143,7 @@ def parse_request(data: bytes, soap_action_header: str | None, expected: Service
                 security = h
             elif ns != WSA:
                 raise nonconforming(
-                    f"header-element {etree.QName(h).text} is niet toegestaan; alleen WS-Addressing "
-                    "en WS-Security."
+                    f"header-element {etree.QName(h).text} is niet toegestaan; alleen WS-Addressing en WS-Security."
                 )
         addressing = Addressing(
             action=_text(header, WSA, "Action"),
@@ -171,7 +172,7 @@ def parse_request(data: bytes, soap_action_header: str | None, expected: Service
 def validate_body(element: etree._Element) -> None:
     schema = koppelvlak_schema()
     if not schema.validate(element):
-        err = schema.error_log.last_error
+        err = schema.error_log.last_error  # type: ignore[attr-defined]
         detail = _describe_schema_error(err.message if err else "onbekende schemafout")
         raise nonconforming(detail)
 
@@ -182,6 +183,7 @@ def _describe_schema_error(message: str) -> str:
 
 
 # --------------------------------------------------------------------------- replies
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -221,7 +223,8 @@ def build_fault(service: Service, operation: str | None, fault: WusFault, relate
     etree.SubElement(f, "faultstring").text = "Algemene fout"
     etree.SubElement(f, "faultactor").text = "Verantwoordingsplichtige"
     detail = etree.SubElement(f, "detail")
-    el = etree.SubElement(detail, f"{{{KOPPELVLAK}}}{service.fault_element}", nsmap={None: KOPPELVLAK})
+    nsmap: Any = {None: KOPPELVLAK}
+    el = etree.SubElement(detail, f"{{{KOPPELVLAK}}}{service.fault_element}", nsmap=nsmap)
     etree.SubElement(el, f"{{{KOPPELVLAK}}}foutcode").text = fault.foutcode(service)
     etree.SubElement(el, f"{{{KOPPELVLAK}}}foutbeschrijving").text = fault.description
     return etree.tostring(env, xml_declaration=True, encoding="utf-8")

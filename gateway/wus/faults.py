@@ -37,7 +37,6 @@ def nonconforming(reason: str) -> WusFault:
 def technical(reason: str) -> WusFault:
     return WusFault(
         "400",
-        "Er is een technische fout opgetreden; het bericht is niet aangenomen. "
-        "Probeer het later opnieuw. " + reason,
+        "Er is een technische fout opgetreden; het bericht is niet aangenomen. Probeer het later opnieuw. " + reason,
         faultcode="Server",
     )

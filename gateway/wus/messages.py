@@ -6,6 +6,7 @@ import base64
 import binascii
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from lxml import etree
 
@@ -14,6 +15,7 @@ from gateway.wus.faults import nonconforming
 from gateway.wus.namespaces import KOPPELVLAK
 
 K = f"{{{KOPPELVLAK}}}"
+NSMAP: Any = {None: KOPPELVLAK}
 
 
 def _opt(el: etree._Element, name: str) -> str | None:
@@ -136,6 +138,7 @@ def _datetime(value: str | None) -> datetime | None:
 
 # ----------------------------------------------------------------------- builders
 
+
 def _sub(parent: etree._Element, name: str, text: str | None) -> None:
     if text is not None:
         etree.SubElement(parent, K + name).text = text
@@ -150,7 +153,7 @@ def _sub_identiteit(parent: etree._Element, name: str, ident: Identiteit | None)
 
 
 def aanlever_response(req: AanleverRequest, kenmerk: str, received: datetime) -> etree._Element:
-    root = etree.Element(K + "aanleverResponse", nsmap={None: KOPPELVLAK})
+    root = etree.Element(K + "aanleverResponse", nsmap=NSMAP)
     _sub(root, "kenmerk", kenmerk)
     _sub(root, "berichtsoort", req.berichtsoort)
     _sub(root, "aanleverkenmerk", req.aanleverkenmerk)
@@ -177,7 +180,7 @@ class StatusResultaat:
 
 
 def statussen_response(operation: str, results: list[StatusResultaat]) -> etree._Element:
-    root = etree.Element(K + f"{operation}Response", nsmap={None: KOPPELVLAK})
+    root = etree.Element(K + f"{operation}Response", nsmap=NSMAP)
     ret = etree.SubElement(root, K + f"{operation}Return")
     for r in results:
         el = etree.SubElement(ret, K + "StatusResultaat")
@@ -196,7 +199,7 @@ def statussen_response(operation: str, results: list[StatusResultaat]) -> etree.
 
 
 def berichtsoorten_response(names: list[str]) -> etree._Element:
-    root = etree.Element(K + "getBerichtsoortenResponse", nsmap={None: KOPPELVLAK})
+    root = etree.Element(K + "getBerichtsoortenResponse", nsmap=NSMAP)
     ret = etree.SubElement(root, K + "getBerichtsoortenReturn")
     for n in names:
         _sub(ret, "berichtsoort", n)
@@ -212,7 +215,7 @@ class ProcesResultaat:
 
 
 def processen_response(results: list[ProcesResultaat]) -> etree._Element:
-    root = etree.Element(K + "getProcessenResponse", nsmap={None: KOPPELVLAK})
+    root = etree.Element(K + "getProcessenResponse", nsmap=NSMAP)
     ret = etree.SubElement(root, K + "getProcessenReturn")
     for r in results:
         el = etree.SubElement(ret, K + "ProcesResultaat")

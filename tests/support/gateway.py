@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import redis
 
 from gateway.queue.redis_server import EmbeddedRedis
 from tests.support.pki import Pki
@@ -38,9 +43,7 @@ class Stack:
         return f"https://127.0.0.1:{self.port}"
 
     def env(self, **overrides: str) -> dict[str, str]:
-        env = {
-            k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_") and k not in ("REQUESTS_CA_BUNDLE",)
-        }
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_") and k not in ("REQUESTS_CA_BUNDLE",)}
         env.update(
             GATEWAY_DATA_DIR=str(self.data_dir),
             GATEWAY_DATABASE_URL=self.database_url,
@@ -90,7 +93,10 @@ class Stack:
 
     def cli(self, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
-            [sys.executable, "-m", "gateway.cli", *args], env=self.env(**env), capture_output=True, text=True,
+            [sys.executable, "-m", "gateway.cli", *args],
+            env=self.env(**env),
+            capture_output=True,
+            text=True,
             timeout=120,
         )
         if check and result.returncode != 0:
@@ -122,3 +128,55 @@ class Stack:
         self.procs.clear()
         if self.redis_url is None:
             EmbeddedRedis(self.data_dir).stop()
+
+
+def redis_client(stack: Stack) -> redis.Redis:
+    if stack.redis_url:
+        return redis.Redis.from_url(stack.redis_url)
+    return redis.Redis(unix_socket_path=str(EmbeddedRedis(stack.data_dir).socket))
+
+
+class DatabaseLock:
+    """Holds a write lock on the gateway's database from outside, to freeze a worker mid-job."""
+
+    def __init__(self, database_url: str) -> None:
+        self.url = database_url
+        self._release = threading.Event()
+        self._held = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _sqlite(self) -> None:
+        path = self.url.split(":///", 1)[1]
+        conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+        conn.execute("BEGIN IMMEDIATE")
+        self._held.set()
+        self._release.wait(120)
+        conn.execute("ROLLBACK")
+        conn.close()
+
+    def _postgres(self) -> None:
+        import asyncpg
+
+        async def hold() -> None:
+            conn = await asyncpg.connect(self.url.replace("postgresql+asyncpg://", "postgresql://"))
+            tr = conn.transaction()
+            await tr.start()
+            await conn.execute("LOCK TABLE submissions IN EXCLUSIVE MODE")
+            self._held.set()
+            await asyncio.to_thread(self._release.wait, 120)
+            await tr.rollback()
+            await conn.close()
+
+        asyncio.run(hold())
+
+    def __enter__(self) -> DatabaseLock:
+        target = self._sqlite if self.url.startswith("sqlite") else self._postgres
+        self._thread = threading.Thread(target=target, daemon=True)
+        self._thread.start()
+        assert self._held.wait(30), "could not take the database lock"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._release.set()
+        if self._thread is not None:
+            self._thread.join(30)

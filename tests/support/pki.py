@@ -36,8 +36,12 @@ def make_pki(folder: Path) -> Pki:
     folder.mkdir(parents=True, exist_ok=True)
     ca = new_dev_ca()
     server = issue_leaf(
-        ca.intermediate, "localhost", org="Filing gateway", server_names=["localhost", "127.0.0.1"],
-        client=False, server=True,
+        ca.intermediate,
+        "localhost",
+        org="Filing gateway",
+        server_names=["localhost", "127.0.0.1"],
+        client=False,
+        server=True,
     )
     write_pair(folder, "server", server, chain=ca.intermediate.cert_pem())
     (folder / "clients-ca.pem").write_bytes(ca.bundle_pem())

@@ -36,11 +36,15 @@ class WusClient:
         transport = Transport(session=session(ca, cert), timeout=30, operation_timeout=60)
         settings = Settings(strict=True, xml_huge_tree=True)
         self.aanlever = Client(
-            f"{base_url}/wus/2.0/aanleverservice/1.2?wsdl", transport=transport, settings=settings,
+            f"{base_url}/wus/2.0/aanleverservice/1.2?wsdl",
+            transport=transport,
+            settings=settings,
             plugins=[WsAddressingPlugin()],
         )
         self.status = Client(
-            f"{base_url}/wus/2.0/statusinformatieservice/1.2?wsdl", transport=transport, settings=settings,
+            f"{base_url}/wus/2.0/statusinformatieservice/1.2?wsdl",
+            transport=transport,
+            settings=settings,
             plugins=[WsAddressingPlugin()],
         )
 

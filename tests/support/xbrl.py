@@ -90,42 +90,45 @@ class Statement:
             ctx("FY", f"<xbrli:startDate>{self.start}</xbrli:startDate><xbrli:endDate>{self.end}</xbrli:endDate>"),
             ctx("FY_end", f"<xbrli:instant>{self.end}</xbrli:instant>"),
         ]
+
+        def fact(name: str, context: str, value: object, unit: str | None = None, decimals: str | None = None) -> str:
+            attrs = f' contextRef="{context}"'
+            if unit:
+                attrs += f' unitRef="{unit}" decimals="{decimals}"'
+            return f"<{name}{attrs}>{value}</{name}>"
+
+        cur, prev = self.current, self.previous
         facts = [
-            f'<nl-cd:ChamberOfCommerceRegistrationNumber contextRef="FY">{self.kvk_number}</nl-cd:ChamberOfCommerceRegistrationNumber>',
-            f'<nl-cd:LegalEntityName contextRef="FY">{escape(self.name)}</nl-cd:LegalEntityName>',
-            f'<bw2:LegalEntityLegalForm contextRef="FY">{escape(self.legal_form)}</bw2:LegalEntityLegalForm>',
-            '<bw2:LegalEntityRegisteredOffice contextRef="FY">Amsterdam</bw2:LegalEntityRegisteredOffice>',
-            f'<kvk-i:LegalSizeCriteriaClassification contextRef="FY">{CLASS_WORD[self.size_class]}</kvk-i:LegalSizeCriteriaClassification>',
-            f'<bw2:FinancialReportingPeriodCurrentStartDate contextRef="FY">{self.start}</bw2:FinancialReportingPeriodCurrentStartDate>',
-            f'<bw2:FinancialReportingPeriodCurrentEndDate contextRef="FY">{self.end}</bw2:FinancialReportingPeriodCurrentEndDate>',
-            f'<bw2:DocumentAdoptionStatus contextRef="FY">{"Ja" if self.adopted else "Nee"}</bw2:DocumentAdoptionStatus>',
-            f'<bw2:Assets contextRef="FY_end" unitRef="EUR" decimals="0">{self.current.assets}</bw2:Assets>',
-            f'<bw2:NetRevenue contextRef="FY" unitRef="EUR" decimals="0">{self.current.turnover}</bw2:NetRevenue>',
-            f'<bw2:AverageNumberEmployees contextRef="FY" unitRef="FTE" decimals="INF">{self.current.employees}</bw2:AverageNumberEmployees>',
+            fact("nl-cd:ChamberOfCommerceRegistrationNumber", "FY", self.kvk_number),
+            fact("nl-cd:LegalEntityName", "FY", escape(self.name)),
+            fact("bw2:LegalEntityLegalForm", "FY", escape(self.legal_form)),
+            fact("bw2:LegalEntityRegisteredOffice", "FY", "Amsterdam"),
+            fact("kvk-i:LegalSizeCriteriaClassification", "FY", CLASS_WORD[self.size_class]),
+            fact("bw2:FinancialReportingPeriodCurrentStartDate", "FY", self.start),
+            fact("bw2:FinancialReportingPeriodCurrentEndDate", "FY", self.end),
+            fact("bw2:DocumentAdoptionStatus", "FY", "Ja" if self.adopted else "Nee"),
+            fact("bw2:Assets", "FY_end", cur.assets, "EUR", "0"),
+            fact("bw2:NetRevenue", "FY", cur.turnover, "EUR", "0"),
+            fact("bw2:AverageNumberEmployees", "FY", cur.employees, "FTE", "INF"),
         ]
         if self.adopted:
-            facts.append(f'<bw2:DocumentAdoptionDate contextRef="FY">{adoption_date}</bw2:DocumentAdoptionDate>')
-        if self.previous is not None:
+            facts.append(fact("bw2:DocumentAdoptionDate", "FY", adoption_date))
+        if prev is not None:
             contexts += [
                 ctx("PY", f"<xbrli:startDate>{prev_start}</xbrli:startDate><xbrli:endDate>{prev_end}</xbrli:endDate>"),
                 ctx("PY_end", f"<xbrli:instant>{prev_end}</xbrli:instant>"),
             ]
             facts += [
-                f'<bw2:FinancialReportingPeriodPreviousStartDate contextRef="FY">{prev_start}</bw2:FinancialReportingPeriodPreviousStartDate>',
-                f'<bw2:FinancialReportingPeriodPreviousEndDate contextRef="FY">{prev_end}</bw2:FinancialReportingPeriodPreviousEndDate>',
-                f'<bw2:Assets contextRef="PY_end" unitRef="EUR" decimals="0">{self.previous.assets}</bw2:Assets>',
-                f'<bw2:NetRevenue contextRef="PY" unitRef="EUR" decimals="0">{self.previous.turnover}</bw2:NetRevenue>',
-                f'<bw2:AverageNumberEmployees contextRef="PY" unitRef="FTE" decimals="INF">{self.previous.employees}</bw2:AverageNumberEmployees>',
+                fact("bw2:FinancialReportingPeriodPreviousStartDate", "FY", prev_start),
+                fact("bw2:FinancialReportingPeriodPreviousEndDate", "FY", prev_end),
+                fact("bw2:Assets", "PY_end", prev.assets, "EUR", "0"),
+                fact("bw2:NetRevenue", "PY", prev.turnover, "EUR", "0"),
+                fact("bw2:AverageNumberEmployees", "PY", prev.employees, "FTE", "INF"),
             ]
         if self.resubmission:
-            facts.append(
-                '<kvk-i:DocumentResubmissionDueToUnsurmountableInaccuracies contextRef="FY">Ja'
-                "</kvk-i:DocumentResubmissionDueToUnsurmountableInaccuracies>"
-            )
+            facts.append(fact("kvk-i:DocumentResubmissionDueToUnsurmountableInaccuracies", "FY", "Ja"))
         if self.with_income_statement or self.size_class in ("medium", "large"):
-            facts.append(
-                f'<bw2:OperatingResult contextRef="FY" unitRef="EUR" decimals="0">{self.current.turnover // 10}</bw2:OperatingResult>'
-            )
+            facts.append(fact("bw2:OperatingResult", "FY", cur.turnover // 10, "EUR", "0"))
         facts = [f for f in facts if not any(f"{o}" in f.split(">", 1)[0] for o in self.omit)]
         facts += self.extra_facts
         contexts += self.extra_contexts
