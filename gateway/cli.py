@@ -273,6 +273,54 @@ async def export_submission(store: Store, settings: Settings, kenmerk: str, dire
     click.echo(str(directory / "message.xml"))
 
 
+# ----------------------------------------------------------------------- register
+
+
+@main.group()
+def register() -> None:
+    """The company register the KVK checks consult."""
+
+
+@register.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_store
+async def register_import(store: Store, settings: Settings, file: Path) -> None:
+    """Load companies from a CSV (with header) or JSON file; existing ones are updated.
+
+    Columns: kvk_number, name, legal_form, street, house_number, house_number_suffix,
+    postal_code, city, status (active|dissolved), email, registered_on, size_history (JSON:
+    {"2023": {"assets": ..., "turnover": ..., "employees": ..., "class": "small"}}).
+    """
+    from gateway.register import import_file
+
+    try:
+        inserted, updated, errors = await import_file(store, file)
+    except (ValueError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    for e in errors:
+        click.echo(f"{file.name}:{e.line}: kvk_number {e.kvk_number or '-'}: {e.message}", err=True)
+    click.echo(f"{inserted} added, {updated} updated, {len(errors)} rejected")
+    if errors:
+        sys.exit(1)
+
+
+@register.command("show")
+@click.argument("kvk_number")
+@click.option("--json", "as_json", is_flag=True)
+@with_store
+async def register_show(store: Store, settings: Settings, kvk_number: str, as_json: bool) -> None:
+    """Show one company."""
+    row = await store.get_company(kvk_number)
+    if row is None:
+        raise click.ClickException(f"KVK number {kvk_number} is not in the register")
+    data = {k: v for k, v in row._mapping.items() if k != "updated_at"}
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str))
+    else:
+        for k, v in data.items():
+            click.echo(f"{k:<20}{v if v is not None else '-'}")
+
+
 # ----------------------------------------------------------------------- certs
 
 

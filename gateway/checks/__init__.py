@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.checks import instance
+from gateway.checks import adoption, deadline, filing_rules, instance, kvk_number, size_class
 from gateway.checks.base import (
     ERROR,
     WARNING,
@@ -16,9 +16,9 @@ from gateway.checks.base import (
 )
 
 #: Checks that only need the message itself; they run before the store is consulted.
-MESSAGE_CHECKS: list[Check] = [instance.check]
+MESSAGE_CHECKS: list[Check] = [instance.check, filing_rules.check]
 #: Checks that also need the register and the statements on file.
-REGISTER_CHECKS: list[Check] = []
+REGISTER_CHECKS: list[Check] = [kvk_number.check, adoption.check, size_class.check, deadline.check]
 
 
 def run(checks: list[Check], ctx: CheckContext) -> list[Finding]:

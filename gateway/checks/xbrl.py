@@ -202,10 +202,17 @@ def _read_context(inst: Instance, el: etree._Element, line: int) -> None:
 
 def _read_unit(inst: Instance, el: etree._Element, line: int) -> None:
     uid = el.get("id") or ""
-    measures = tuple(sorted((m.text or "").strip() for m in el.iter(f"{{{XBRLI}}}measure")))
+    measures = tuple(sorted(_resolve(m, (m.text or "").strip()) for m in el.iter(f"{{{XBRLI}}}measure")))
     if uid in inst.units:
         inst.duplicate_unit_ids.append(uid)
     inst.units[uid] = Unit(uid, measures, line)
+
+
+def _resolve(el: etree._Element, qname: str) -> str:
+    """A prefixed name in element text, in Clark notation ({namespace}local)."""
+    prefix, _, local = qname.rpartition(":")
+    ns = el.nsmap.get(prefix or None)
+    return f"{{{ns}}}{local}" if ns else qname
 
 
 def _read_fact(inst: Instance, el: etree._Element, line: int) -> None:

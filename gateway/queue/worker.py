@@ -16,10 +16,11 @@ from arq.connections import ArqRedis, RedisSettings
 from arq.worker import Worker, func
 
 from gateway import checks
-from gateway.checks.base import CheckContext, Company, FilingOnFile, Finding, PartInfo, finding
+from gateway.checks.base import CheckContext, FilingOnFile, Finding, PartInfo, finding
 from gateway.notify.message import Outcome, build_message
 from gateway.notify.transport import Transport, make_transport
 from gateway.queue.jobs import enqueue_mail, enqueue_processing
+from gateway.register import StoreRegister
 from gateway.settings import Settings
 from gateway.store.db import DuplicateAdoptedFiling, FilingClaim, FindingRow, StatusEntry, Store
 
@@ -68,16 +69,8 @@ async def evaluate(store: Store, ctx: CheckContext) -> list[Finding]:
     found = await asyncio.to_thread(checks.run, checks.MESSAGE_CHECKS, ctx)
     kvk = ctx.derived.get("kvk_number")
     if kvk:
-        row = await store.get_company(kvk)
+        ctx.company = await StoreRegister(store).lookup(kvk)
         ctx.company_looked_up = True
-        if row is not None:
-            ctx.company = Company(
-                kvk_number=row.kvk_number,
-                name=row.name,
-                legal_form=row.legal_form,
-                status=row.status,
-                size_history=row.size_history or {},
-            )
         fy = ctx.derived.get("financial_year")
         if fy is not None:
             ctx.on_file = [FilingOnFile(r.id, r.kenmerk, r.adopted) for r in await store.filings_on_file(kvk, fy)]

@@ -15,6 +15,7 @@ NT_BY_YEAR = {
     2015: ("nt10", "20151209", "20151209", "20150301"),
     2019: ("nt14", "20191211", "20191211", "20190301"),
     2024: ("nt19", "20241211", "20241211", "20240301"),
+    2025: ("nt20", "20251210", "20251210", "20250301"),
 }
 
 CLASS_WORD = {"micro": "Micro", "small": "Klein", "medium": "Middelgroot", "large": "Groot"}
@@ -129,6 +130,8 @@ class Statement:
             facts.append(fact("kvk-i:DocumentResubmissionDueToUnsurmountableInaccuracies", "FY", "Ja"))
         if self.with_income_statement or self.size_class in ("medium", "large"):
             facts.append(fact("bw2:OperatingResult", "FY", cur.turnover // 10, "EUR", "0"))
+        if self.size_class in ("medium", "large"):
+            facts.append(fact("bw2:ManagementBoardReport", "FY", "Het bestuur verslaat over het boekjaar."))
         facts = [f for f in facts if not any(f"{o}" in f.split(">", 1)[0] for o in self.omit)]
         facts += self.extra_facts
         contexts += self.extra_contexts
