@@ -321,6 +321,18 @@ async def register_show(store: Store, settings: Settings, kvk_number: str, as_js
             click.echo(f"{k:<20}{v if v is not None else '-'}")
 
 
+@main.command()
+def codes() -> None:
+    """Print the table of finding codes (Markdown), as documented in the README."""
+    from gateway.resources import load_json
+
+    click.echo("| code | severity | meaning (English) |")
+    click.echo("| --- | --- | --- |")
+    for code, entry in load_json("findings.json").items():
+        if not code.startswith("_"):
+            click.echo(f"| `{code}` | {entry['severity']} | {entry['en'].replace('|', '/')} |")
+
+
 # ----------------------------------------------------------------------- certs
 
 
