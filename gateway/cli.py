@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,7 +22,16 @@ T = TypeVar("T")
 
 
 def _run(coro: Awaitable[T]) -> T:
-    return asyncio.run(coro)  # type: ignore[arg-type]
+    from gateway.store.db import SchemaMismatch
+
+    try:
+        return asyncio.run(coro)  # type: ignore[arg-type]
+    except SchemaMismatch as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+            raise click.ClickException(f"cannot listen: {exc.strerror}: {exc}") from None
+        raise
 
 
 def with_store(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
@@ -90,10 +100,12 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _parse_date(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    dt = datetime.fromisoformat(value)
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+    from gateway.ops.replay import parse_when
+
+    try:
+        return parse_when(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 @submissions.command("list")
@@ -271,6 +283,87 @@ async def export_submission(store: Store, settings: Settings, kenmerk: str, dire
         (directory / name).write_bytes(d.content)
         click.echo(str(directory / name))
     click.echo(str(directory / "message.xml"))
+
+
+# ----------------------------------------------------------------------- replay
+
+
+@main.command("replay")
+@click.argument("kenmerk", required=False)
+@click.option("--status", help="Replay finished submissions with this final status (e.g. 311).")
+@click.option("--since", help="... received on or after this date/time.")
+@click.option("--until", help="... received before this date/time.")
+@click.option("--foutcode", help="... whose final status carries this foutcode.")
+@click.option("--kvk", "kvk_number", help="... for this KVK number.")
+@click.option("--reason", default="replay after a fix", show_default=True, help="Recorded with the replay.")
+@click.option("--actor", envvar="USER", default="cli", help="Who asks (recorded; default $USER).")
+@click.option("--dry-run", is_flag=True, help="Only list what would be replayed.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@with_store
+async def replay_cmd(
+    store: Store,
+    settings: Settings,
+    kenmerk: str | None,
+    status: str | None,
+    since: str | None,
+    until: str | None,
+    foutcode: str | None,
+    kvk_number: str | None,
+    reason: str,
+    actor: str,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Re-run the checks on the stored original of one submission, or of all that match."""
+    from gateway.ops import replay
+    from gateway.queue.connections import connect
+
+    if kenmerk:
+        if await store.get_submission(kenmerk) is None:
+            raise click.ClickException(f"no submission with kenmerk {kenmerk}")
+        kenmerken = [kenmerk]
+    elif status or since or foutcode or kvk_number or until:
+        sel = replay.Selection(status, _parse_date(since), _parse_date(until), foutcode, kvk_number)
+        kenmerken = await replay.select(store, sel)
+    else:
+        raise click.UsageError("give a KENMERK or at least one of --status/--since/--until/--foutcode/--kvk")
+    if dry_run:
+        for k in kenmerken:
+            click.echo(json.dumps({"kenmerk": k, "dry_run": True}) if as_json else k)
+        click.echo(f"{len(kenmerken)} submission(s) would be replayed", err=True)
+        return
+    pool = await connect(settings)
+    skipped = 0
+    try:
+        with (
+            click.progressbar(kenmerken, label="replaying", file=sys.stderr, show_pos=True)
+            if len(kenmerken) > 20
+            else _plain(kenmerken) as items
+        ):
+            for k in items:
+                run = await replay.replay_one(store, pool, settings.queue_name, k, actor, reason)
+                if run is None:
+                    skipped += 1
+                if as_json:
+                    click.echo(json.dumps({"kenmerk": k, "run": run}))
+                elif len(kenmerken) <= 20:
+                    click.echo(f"{k}  run {run}" if run else f"{k}  skipped (unfinished)")
+    finally:
+        await pool.aclose()
+    click.echo(f"{len(kenmerken) - skipped} replayed, {skipped} skipped", err=True)
+
+
+class _plain:
+    """A stand-in for click.progressbar when the list is short."""
+
+    def __init__(self, items: list[str]) -> None:
+        self.items = items
+
+    def __enter__(self) -> list[str]:
+        return self.items
+
+    def __exit__(self, *exc: object) -> None:
+        return None
 
 
 # ----------------------------------------------------------------------- register

@@ -9,11 +9,14 @@ from dataclasses import dataclass
 
 import structlog
 from aiohttp import web
+from arq.connections import ArqRedis
 
 from gateway.devcerts import write_dev_ca
 from gateway.intake.app import create_app
 from gateway.intake.senders import SenderDirectory
 from gateway.intake.tls import server_context
+from gateway.notify.transport import make_transport
+from gateway.ops.app import create_ops_app
 from gateway.queue.connections import connect, redis_settings
 from gateway.queue.redis_server import EmbeddedRedis
 from gateway.queue.worker import make_worker
@@ -38,16 +41,10 @@ class Running:
     port: int
 
 
-async def start_intake(settings: Settings, store: Store, embedded: EmbeddedRedis | None) -> Running:
+async def start_intake(settings: Settings, store: Store, pool: ArqRedis) -> Running:
     assert settings.tls_cert and settings.tls_key and settings.client_ca
-    pool = await connect(settings, embedded)
     senders = SenderDirectory.load(settings.senders_file, settings.default_notify_address)
     app = create_app(settings, store, pool, senders)
-
-    async def close_pool(_app: web.Application) -> None:
-        await pool.aclose()
-
-    app.on_cleanup.append(close_pool)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     ssl_ctx = server_context(settings.tls_cert, settings.tls_key, settings.client_ca)
@@ -57,6 +54,16 @@ async def start_intake(settings: Settings, store: Store, embedded: EmbeddedRedis
     port = int(sockets[0].getsockname()[1]) if sockets else settings.port
     log.info("intake listening", url=f"https://{settings.host}:{port}/wus/2.0/aanleverservice/1.2")
     return Running(runner, port)
+
+
+async def start_ops(settings: Settings, store: Store, pool: ArqRedis) -> Running:
+    transport = make_transport(settings.smtp_url, settings.maildir, timeout=5)
+    runner = web.AppRunner(create_ops_app(settings, store, pool, transport), access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.ops_host, settings.ops_port)
+    await site.start()
+    log.info("operator endpoints listening", url=f"http://{settings.ops_host}:{settings.ops_port}/dashboard")
+    return Running(runner, settings.ops_port)
 
 
 async def _wait_for_signal() -> None:
@@ -72,7 +79,9 @@ async def serve(settings: Settings, *, with_worker: bool) -> None:
     embedded = None if settings.redis_url else EmbeddedRedis(settings.data_dir)
     store = Store.from_url(settings.effective_database_url)
     await store.init_schema()
-    running = await start_intake(settings, store, embedded)
+    pool = await connect(settings, embedded)
+    running = await start_intake(settings, store, pool)
+    ops = await start_ops(settings, store, pool)
     worker_task = None
     worker = None
     if with_worker:
@@ -88,6 +97,8 @@ async def serve(settings: Settings, *, with_worker: bool) -> None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await worker_task
         await running.runner.cleanup()
+        await ops.runner.cleanup()
+        await pool.aclose()
         await store.close()
         if embedded is not None and embedded.started_here and with_worker:
             embedded.stop()

@@ -8,6 +8,7 @@ that runs twice, after a crash or a Redis restart, does no harm.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import structlog
@@ -19,6 +20,7 @@ from gateway import checks
 from gateway.checks.base import CheckContext, FilingOnFile, Finding, PartInfo, finding
 from gateway.notify.message import Outcome, build_message
 from gateway.notify.transport import Transport, make_transport
+from gateway.queue.heartbeat import beat_forever
 from gateway.queue.jobs import enqueue_mail, enqueue_processing
 from gateway.register import StoreRegister
 from gateway.settings import Settings
@@ -114,6 +116,7 @@ async def process_submission(ctx: dict[str, Any], kenmerk: str, run: int) -> str
         raw_instance=docs[0].content,
     )
     del docs
+    started = time.monotonic()
     try:
         found = await evaluate(store, check_ctx)
         outcome = "rejected" if any(f.is_error for f in found) else "accepted"
@@ -125,6 +128,7 @@ async def process_submission(ctx: dict[str, Any], kenmerk: str, run: int) -> str
     claim = claim_for(check_ctx) if outcome == "accepted" else None
     kvk = check_ctx.derived.get("kvk_number")
     fy = check_ctx.derived.get("financial_year")
+    elapsed = time.monotonic() - started
     try:
         mail = await store.finish_run(
             kenmerk,
@@ -135,6 +139,7 @@ async def process_submission(ctx: dict[str, Any], kenmerk: str, run: int) -> str
             claim=claim,
             kvk_number=kvk,
             financial_year=fy,
+            check_seconds=elapsed,
         )
     except DuplicateAdoptedFiling:
         # Another adopted statement for this year was accepted while we checked.
@@ -149,6 +154,7 @@ async def process_submission(ctx: dict[str, Any], kenmerk: str, run: int) -> str
             claim=None,
             kvk_number=kvk,
             financial_year=fy,
+            check_seconds=elapsed,
         )
     bound.info("submission checked", outcome=outcome, findings=len(found))
     if mail:
@@ -223,19 +229,23 @@ def make_worker(
     max_jobs: int = 4,
 ) -> Worker:
     own_store = store is None
+    worker: Worker | None = None
 
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["settings"] = settings
         ctx["store"] = store or Store.from_url(settings.effective_database_url)
+        ctx["heartbeat"] = asyncio.create_task(beat_forever(ctx["redis"], settings.queue_name, worker))
         ctx["transport"] = transport or make_transport(
             settings.smtp_url, settings.maildir, timeout=max(1.0, min(30.0, settings.job_timeout - 2))
         )
 
     async def shutdown(ctx: dict[str, Any]) -> None:
+        if "heartbeat" in ctx:
+            ctx["heartbeat"].cancel()
         if own_store and "store" in ctx:
             await ctx["store"].close()
 
-    return Worker(
+    worker = Worker(
         functions=[
             func(process_submission, name="process_submission", timeout=settings.job_timeout, max_tries=5),
             func(
@@ -268,3 +278,4 @@ def make_worker(
         job_timeout=settings.job_timeout,
         poll_delay=0.2,
     )
+    return worker

@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, func, insert, select, update
+from sqlalchemy import event, func, insert, inspect, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from gateway.resources import load_json
 from gateway.store.tables import (
+    SCHEMA_VERSION,
     companies,
     documents,
     filings,
@@ -29,6 +30,7 @@ from gateway.store.tables import (
     notifications,
     raw_messages,
     replays,
+    schema_info,
     statuses,
     submissions,
 )
@@ -78,6 +80,15 @@ class FilingClaim:
     #: Filing ids this statement replaces (non-adopted ones, or the adopted one it corrects).
     supersedes: list[int] = field(default_factory=list)
     figures: dict[str, Any] | None = None
+
+
+class SchemaMismatch(RuntimeError):
+    def __init__(self, found: int | None) -> None:
+        super().__init__(
+            f"the database has schema version {found if found is not None else 'unknown (pre-release)'}, "
+            f"this gateway needs {SCHEMA_VERSION}; point GATEWAY_DATABASE_URL at a new database "
+            "(or, for a development data folder, remove it)"
+        )
 
 
 class DuplicateAdoptedFiling(Exception):
@@ -140,8 +151,17 @@ class Store:
         return cls(engine)
 
     async def init_schema(self) -> None:
+        """Create missing tables; refuse a database made for another schema version."""
         async with self.engine.begin() as conn:  # deferred: only writes when tables are missing
+            existing = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
+            if existing & {"submissions"} and "schema_info" not in existing:
+                raise SchemaMismatch(None)
             await conn.run_sync(metadata.create_all)
+            version = await conn.scalar(select(schema_info.c.version).where(schema_info.c.id == 1))
+            if version is None:
+                await conn.execute(insert(schema_info).values(id=1, version=SCHEMA_VERSION))
+            elif version != SCHEMA_VERSION:
+                raise SchemaMismatch(int(version))
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -387,6 +407,7 @@ class Store:
         claim: FilingClaim | None,
         kvk_number: str | None,
         financial_year: int | None,
+        check_seconds: float | None = None,
     ) -> bool:
         """Write the outcome of a run; True if a notification waits to be mailed. False if
         the run was already finished (by an earlier attempt of the same job) or superseded,
@@ -410,6 +431,7 @@ class Store:
                         final_status=entries[-1].code,
                         kvk_number=kvk_number,
                         financial_year=financial_year,
+                        check_seconds=check_seconds,
                         updated_at=now,
                     )
                 )

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -46,6 +47,17 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 metadata = MetaData()
 
+#: Bumped with every change to the tables below; a database of another version is refused
+#: at start-up rather than failing later on a missing column.
+SCHEMA_VERSION = 1
+
+schema_info = Table(
+    "schema_info",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", Integer, nullable=False),
+)
+
 submissions = Table(
     "submissions",
     metadata,
@@ -72,6 +84,8 @@ submissions = Table(
     Column("final_status", String(20)),
     Column("kvk_number", String(8)),
     Column("financial_year", Integer),
+    # How long the last run's checks took, for the job-duration histogram.
+    Column("check_seconds", Float),
     Column("raw_sha256", String(64), nullable=False),
     Column("raw_size", Integer, nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
+import requests
 
 from gateway.queue.redis_server import EmbeddedRedis
 from tests.support.pki import Pki
@@ -34,6 +35,8 @@ class Stack:
     database_url: str
     redis_url: str | None
     port: int = field(default_factory=free_port)
+    ops_port: int = field(default_factory=free_port)
+    ops_token: str = field(default_factory=lambda: uuid.uuid4().hex)
     queue_name: str = field(default_factory=lambda: f"gw-test:{uuid.uuid4().hex[:8]}")
     extra_env: dict[str, str] = field(default_factory=dict)
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
@@ -41,6 +44,21 @@ class Stack:
     @property
     def base_url(self) -> str:
         return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def ops_url(self) -> str:
+        return f"http://127.0.0.1:{self.ops_port}"
+
+    def ops_get(self, path: str, token: bool = True) -> requests.Response:
+        s = requests.Session()
+        s.trust_env = False
+        headers = {"Authorization": f"Bearer {self.ops_token}"} if token else {}
+        return s.get(self.ops_url + path, headers=headers, timeout=30)
+
+    def ops_post(self, path: str, body: dict[str, Any]) -> requests.Response:
+        s = requests.Session()
+        s.trust_env = False
+        return s.post(self.ops_url + path, json=body, headers={"Authorization": f"Bearer {self.ops_token}"}, timeout=60)
 
     def env(self, **overrides: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_") and k not in ("REQUESTS_CA_BUNDLE",)}
@@ -55,6 +73,8 @@ class Stack:
             GATEWAY_CLIENT_CA=str(self.pki.client_bundle),
             GATEWAY_DEFAULT_NOTIFY_ADDRESS="filer@example.test",
             GATEWAY_QUEUE_NAME=self.queue_name,
+            GATEWAY_OPS_PORT=str(self.ops_port),
+            GATEWAY_OPS_TOKEN=self.ops_token,
             GATEWAY_JOB_TIMEOUT="10",
             GATEWAY_LOG_LEVEL="INFO",
         )

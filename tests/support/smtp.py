@@ -50,6 +50,11 @@ class SmtpSink:
     def stop(self) -> None:
         self.controller.stop()
 
+    def restart(self) -> None:
+        """Start again on the same port after stop() (an aiosmtpd Controller runs once)."""
+        self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
     def for_kenmerk(self, kenmerk: str) -> list[EmailMessage]:
         with self.lock:
             return [m for m in self.messages if m["X-Gateway-Kenmerk"] == kenmerk]
