@@ -85,7 +85,32 @@ def short_tmp() -> Path:
     return Path(tempfile.mkdtemp(prefix="gw-"))
 
 
+#: The company the default test statement is filed for.
+DEFAULT_COMPANY = {
+    "kvk_number": "12345678",
+    "name": "Voorbeeld Handel B.V.",
+    "legal_form": "Besloten vennootschap met beperkte aansprakelijkheid",
+    "status": "active",
+}
+
+
+def seed_register(database_url: str, *companies: dict[str, str]) -> None:
+    from gateway.store.db import Store
+
+    async def run() -> None:
+        store = Store.from_url(database_url)
+        try:
+            await store.init_schema()
+            for company in companies:
+                await store.upsert_company(dict(company))
+        finally:
+            await store.close()
+
+    asyncio.run(run())
+
+
 def make_stack(pki: Pki, smtp: SmtpSink, database_url: str, **kwargs: object) -> Stack:
+    seed_register(database_url, DEFAULT_COMPANY)
     return Stack(data_dir=short_tmp(), pki=pki, smtp=smtp, database_url=database_url, redis_url=REDIS_URL, **kwargs)  # type: ignore[arg-type]
 
 

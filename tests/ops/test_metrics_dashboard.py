@@ -32,7 +32,8 @@ def _metric(text: str, name: str, **labels: str) -> float:
 def filed(sqlite_stack: Stack) -> Stack:
     stack = sqlite_stack
     client = stack.client(stack.pki.client("filer-a"))
-    file_statement(stack, client, Statement())  # 12345678 is not in this register: rejected
+    # Neither company is in the register: both rejected with GW-KVK-07.
+    file_statement(stack, client, Statement(kvk_number="88888888"))
     file_statement(stack, client, Statement(kvk_number="77777777"))
     return stack
 
