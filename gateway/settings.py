@@ -21,6 +21,12 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None:
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("data")
@@ -44,6 +50,18 @@ class Settings:
     #: JSON file mapping sender OIN (or certificate subject) to a notification address.
     senders_file: Path | None = None
     default_notify_address: str | None = None
+
+    #: WS-Security: refuse unsigned requests (Digipoort does).
+    require_signature: bool = True
+    #: "certificate": the signing certificate must be the TLS client certificate;
+    #: "subject": any certificate with the same subject (e.g. a separate signing certificate).
+    signer_match: str = "certificate"
+    signature_max_age: int = 600
+    clock_skew: int = 300
+    sign_responses: bool = True
+    #: Certificate and key the gateway signs responses with; default: the TLS server pair.
+    signing_cert: Path | None = None
+    signing_key: Path | None = None
 
     max_request_bytes: int = 100 * MiB
     max_part_bytes: int = 20 * MiB
@@ -83,6 +101,8 @@ class Settings:
             tls_cert=self.tls_cert or d / "server.pem",
             tls_key=self.tls_key or d / "server-key.pem",
             client_ca=self.client_ca or d / "ca.pem",
+            signing_cert=self.signing_cert or self.tls_cert or d / "server.pem",
+            signing_key=self.signing_key or self.tls_key or d / "server-key.pem",
         )
 
     @classmethod
@@ -106,6 +126,13 @@ class Settings:
             client_ca=path("GATEWAY_CLIENT_CA"),
             senders_file=path("GATEWAY_SENDERS_FILE"),
             default_notify_address=_env("GATEWAY_DEFAULT_NOTIFY_ADDRESS"),
+            require_signature=_bool(_env("GATEWAY_REQUIRE_SIGNATURE"), True),
+            signer_match=_env("GATEWAY_SIGNER_MATCH", "certificate") or "certificate",
+            signature_max_age=int(_env("GATEWAY_SIGNATURE_MAX_AGE", "600") or 600),
+            clock_skew=int(_env("GATEWAY_CLOCK_SKEW", "300") or 300),
+            sign_responses=_bool(_env("GATEWAY_SIGN_RESPONSES"), True),
+            signing_cert=path("GATEWAY_SIGNING_CERT"),
+            signing_key=path("GATEWAY_SIGNING_KEY"),
             max_request_bytes=int(_env("GATEWAY_MAX_REQUEST_BYTES", str(defaults.max_request_bytes)) or 0),
             request_read_timeout=float(_env("GATEWAY_REQUEST_READ_TIMEOUT", "60") or 60),
             job_timeout=int(_env("GATEWAY_JOB_TIMEOUT", str(defaults.job_timeout)) or 60),

@@ -16,6 +16,7 @@ from aiohttp import web
 from arq.connections import ArqRedis
 from lxml import etree
 
+from gateway.intake.security import ReplayGuard, ResponseSigner, check_message
 from gateway.intake.senders import SenderDirectory
 from gateway.intake.tls import sender_from_der
 from gateway.queue.jobs import enqueue_processing
@@ -23,7 +24,7 @@ from gateway.resources import load_json, schema_path
 from gateway.settings import Settings
 from gateway.store.db import Sender, Store
 from gateway.wus import messages
-from gateway.wus.envelope import build_fault, build_response, parse_request, utc_now
+from gateway.wus.envelope import SoapRequest, build_fault, build_response, parse_request, utc_now
 from gateway.wus.faults import WusFault, nonconforming, technical
 from gateway.wus.namespaces import Service
 
@@ -38,6 +39,8 @@ SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", Store)
 POOL = web.AppKey("pool", ArqRedis)
 SENDERS = web.AppKey("senders", SenderDirectory)
+GUARD = web.AppKey("guard", ReplayGuard)
+SIGNER = web.AppKey("signer", ResponseSigner)
 
 
 def berichtsoorten() -> dict[str, dict[str, object]]:
@@ -80,7 +83,25 @@ def peer_sender(request: web.Request) -> Sender:
     if not der:
         # The TLS layer requires a certificate; without TLS (a misconfiguration) refuse.
         raise WusFault("100", "Er is geen PKIoverheid-clientcertificaat aangeboden.")
+    request["tls_der"] = der
     return sender_from_der(der)
+
+
+async def parse_and_verify(request: web.Request, raw: bytes, service: Service) -> SoapRequest:
+    """Parse and validate the envelope, then apply the WS-Security policy to it."""
+    soap = await asyncio.to_thread(parse_request, raw, request.headers.get("SOAPAction"), service)
+    try:
+        await check_message(request.app[SETTINGS], request.app[GUARD], soap, raw, request["tls_der"])
+    except WusFault as fault:
+        raise _with_context(fault, soap.operation, soap.addressing.message_id) from None
+    return soap
+
+
+async def signed_reply(request: web.Request, body: bytes) -> web.Response:
+    signer = request.app.get(SIGNER)
+    if signer is not None:
+        body = await asyncio.to_thread(signer.sign, body)
+    return soap_reply(body)
 
 
 Handler = Callable[[web.Request, bytes, Sender], Awaitable[web.Response]]
@@ -124,9 +145,8 @@ def _with_context(fault: WusFault, operation: str, relates_to: str | None) -> Wu
 async def aanleveren(request: web.Request, raw: bytes, sender: Sender) -> web.Response:
     app = request.app
     settings = app[SETTINGS]
-    soap_action = request.headers.get("SOAPAction")
     # Parsing and base64-decoding tens of MiB is CPU work: keep the event loop free.
-    soap = await asyncio.to_thread(parse_request, raw, soap_action, Service.AANLEVER)
+    soap = await parse_and_verify(request, raw, Service.AANLEVER)
     msg_id = soap.addressing.message_id
     try:
         req = await asyncio.to_thread(messages.AanleverRequest.from_element, soap.body, settings.max_part_bytes)
@@ -163,7 +183,7 @@ async def aanleveren(request: web.Request, raw: bytes, sender: Sender) -> web.Re
         size=len(raw),
     )
     payload = messages.aanlever_response(req, kenmerk, received)
-    return soap_reply(build_response(Service.AANLEVER, "aanleveren", payload, msg_id))
+    return await signed_reply(request, build_response(Service.AANLEVER, "aanleveren", payload, msg_id))
 
 
 # ----------------------------------------------------------------------- status
@@ -171,7 +191,7 @@ async def aanleveren(request: web.Request, raw: bytes, sender: Sender) -> web.Re
 
 async def statusinformatie(request: web.Request, raw: bytes, sender: Sender) -> web.Response:
     store = request.app[STORE]
-    soap = parse_request(raw, request.headers.get("SOAPAction"), Service.STATUSINFORMATIE)
+    soap = await parse_and_verify(request, raw, Service.STATUSINFORMATIE)
     op = soap.operation
     msg_id = soap.addressing.message_id
     try:
@@ -222,7 +242,7 @@ async def statusinformatie(request: web.Request, raw: bytes, sender: Sender) -> 
             )
     except WusFault as fault:
         raise _with_context(fault, op, msg_id) from None
-    return soap_reply(build_response(Service.STATUSINFORMATIE, op, payload, msg_id))
+    return await signed_reply(request, build_response(Service.STATUSINFORMATIE, op, payload, msg_id))
 
 
 # ----------------------------------------------------------------------- WSDL
@@ -272,6 +292,9 @@ def create_app(settings: Settings, store: Store, pool: ArqRedis, senders: Sender
     app[STORE] = store
     app[POOL] = pool
     app[SENDERS] = senders
+    app[GUARD] = ReplayGuard(pool, settings.signature_max_age + 2 * settings.clock_skew)
+    if settings.sign_responses and settings.signing_cert and settings.signing_key:
+        app[SIGNER] = ResponseSigner(settings.signing_cert, settings.signing_key)
     app.router.add_post(AANLEVER_PATH, soap_endpoint(Service.AANLEVER, aanleveren))
     app.router.add_get(AANLEVER_PATH, wsdl_endpoint("aanleverservice-1.2.wsdl", AANLEVER_PATH))
     app.router.add_post(STATUS_PATH, soap_endpoint(Service.STATUSINFORMATIE, statusinformatie))

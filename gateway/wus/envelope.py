@@ -217,9 +217,12 @@ def build_response(service: Service, operation: str, payload: etree._Element, re
 def build_fault(service: Service, operation: str | None, fault: WusFault, relates_to: str | None) -> bytes:
     action = service.fault_action(operation or ("aanleveren" if service is Service.AANLEVER else "getStatussenProces"))
     env, body = _envelope(action, relates_to)
-    f = etree.SubElement(body, f"{{{SOAP11}}}Fault")
-    # faultcode is a QName; the 's' prefix is declared on the Envelope.
-    etree.SubElement(f, "faultcode").text = f"s:{fault.faultcode}"
+    # faultcode is a QName: SOAP's own codes use the Envelope's 's' prefix, WS-Security's
+    # (wsse:FailedCheck, ...) the wsse prefix declared here.
+    f = etree.SubElement(
+        body, f"{{{SOAP11}}}Fault", nsmap={"wsse": WSSE} if fault.faultcode.startswith("wsse:") else None
+    )
+    etree.SubElement(f, "faultcode").text = fault.faultcode if ":" in fault.faultcode else f"s:{fault.faultcode}"
     etree.SubElement(f, "faultstring").text = "Algemene fout"
     etree.SubElement(f, "faultactor").text = "Verantwoordingsplichtige"
     detail = etree.SubElement(f, "detail")

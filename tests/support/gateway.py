@@ -22,7 +22,7 @@ import requests
 from gateway.queue.redis_server import EmbeddedRedis
 from tests.support.pki import Pki
 from tests.support.smtp import SmtpSink, free_port
-from tests.support.wus_client import ClientCert, WusClient
+from tests.support.wus_client import ClientCert, WusClient, make_client
 
 FINAL = {"311", "321", "500", "210"}
 
@@ -123,8 +123,8 @@ class Stack:
             raise AssertionError(f"gateway {' '.join(args)} failed: {result.stderr}")
         return result
 
-    def client(self, cert: ClientCert | None) -> WusClient:
-        return WusClient(self.base_url, self.pki.root, cert)
+    def client(self, cert: ClientCert | None, **kw: object) -> WusClient:
+        return make_client(self.base_url, self.pki.root, cert, self.pki.server.cert, **kw)
 
     def wait_final(self, client: WusClient, kenmerk: str, timeout: float = 60.0) -> list[Any]:
         deadline = time.monotonic() + timeout

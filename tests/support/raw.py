@@ -8,6 +8,7 @@ import uuid
 import requests
 from lxml import etree
 
+from gateway.wus import wssec
 from tests.support.wus_client import ClientCert, session
 
 AANLEVER_ACTION = "http://logius.nl/digipoort/wus/2.0/aanleverservice/1.2/AanleverService/aanleverenRequest"
@@ -39,6 +40,14 @@ def aanlever_envelope(
         "<a:To>https://localhost/wus/2.0/aanleverservice/1.2</a:To></s:Header>"
         f"<s:Body>{body}</s:Body></s:Envelope>"
     ).encode()
+
+
+def signed(body: bytes, cert: ClientCert, *, sha1: bool = True) -> bytes:
+    """The envelope with a Digipoort-style WS-Security signature by ``cert``."""
+    env = etree.fromstring(body, etree.XMLParser(huge_tree=True))
+    pem = cert.cert.read_bytes()
+    wssec.sign(env, cert.key.read_bytes(), pem, sha1=sha1)
+    return etree.tostring(env, xml_declaration=True, encoding="utf-8")
 
 
 def post(
