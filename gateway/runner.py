@@ -15,6 +15,7 @@ from gateway.devcerts import write_dev_ca
 from gateway.intake.app import create_app
 from gateway.intake.senders import SenderDirectory
 from gateway.intake.tls import server_context
+from gateway.intake.trust import CertificateChecker, CrlStore, load_bundle
 from gateway.notify.transport import make_transport
 from gateway.ops.app import create_ops_app
 from gateway.queue.connections import connect, redis_settings
@@ -41,18 +42,35 @@ class Running:
     port: int
 
 
-async def start_intake(settings: Settings, store: Store, pool: ArqRedis) -> Running:
+async def start_intake(settings: Settings, store: Store, pool: ArqRedis, checker: CertificateChecker) -> Running:
     assert settings.tls_cert and settings.tls_key and settings.client_ca
     senders = SenderDirectory.load(settings.senders_file, settings.default_notify_address)
-    app = create_app(settings, store, pool, senders)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    app = create_app(settings, store, pool, senders, checker)
+    # Bounded headers, and idle keep-alive connections dropped after 75 s.
+    runner = web.AppRunner(
+        app,
+        access_log=None,
+        handle_signals=False,
+        keepalive_timeout=75,
+        max_headers=64,
+        max_line_size=8190,
+        max_field_size=8190,
+    )
     await runner.setup()
-    ssl_ctx = server_context(settings.tls_cert, settings.tls_key, settings.client_ca)
+    # In proxy mode TLS (and the client certificate handshake) happens at the proxy.
+    ssl_ctx = (
+        None if settings.proxy_cert_header else server_context(settings.tls_cert, settings.tls_key, settings.client_ca)
+    )
     site = web.TCPSite(runner, settings.host, settings.port, ssl_context=ssl_ctx, backlog=512)
     await site.start()
     sockets = getattr(site._server, "sockets", None)
     port = int(sockets[0].getsockname()[1]) if sockets else settings.port
-    log.info("intake listening", url=f"https://{settings.host}:{port}/wus/2.0/aanleverservice/1.2")
+    scheme = "http" if ssl_ctx is None else "https"
+    log.info(
+        "intake listening",
+        url=f"{scheme}://{settings.host}:{port}/wus/2.0/aanleverservice/1.2",
+        proxy_mode=ssl_ctx is None,
+    )
     return Running(runner, port)
 
 
@@ -80,7 +98,12 @@ async def serve(settings: Settings, *, with_worker: bool) -> None:
     store = Store.from_url(settings.effective_database_url)
     await store.init_schema()
     pool = await connect(settings, embedded)
-    running = await start_intake(settings, store, pool)
+    assert settings.client_ca is not None
+    bundle = load_bundle(settings.client_ca)
+    crls = CrlStore(list(settings.crl_sources), settings.data_dir / "crl-cache", bundle)
+    await crls.refresh()
+    crl_task = asyncio.create_task(crls.refresh_forever(settings.crl_refresh_seconds)) if crls.enabled else None
+    running = await start_intake(settings, store, pool, CertificateChecker(bundle, crls))
     ops = await start_ops(settings, store, pool)
     worker_task = None
     worker = None
@@ -91,6 +114,8 @@ async def serve(settings: Settings, *, with_worker: bool) -> None:
         await _wait_for_signal()
     finally:
         log.info("shutting down")
+        if crl_task is not None:
+            crl_task.cancel()
         if worker is not None and worker_task is not None:
             await worker.close()
             worker_task.cancel()

@@ -27,6 +27,10 @@ def _bool(value: str | None, default: bool) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
+def _list(value: str | None) -> tuple[str, ...]:
+    return tuple(v.strip() for v in (value or "").split(",") if v.strip())
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("data")
@@ -62,6 +66,15 @@ class Settings:
     #: Certificate and key the gateway signs responses with; default: the TLS server pair.
     signing_cert: Path | None = None
     signing_key: Path | None = None
+
+    #: CRLs (file paths or http(s) URLs) of the client CAs; empty: no revocation checking.
+    crl_sources: tuple[str, ...] = ()
+    crl_refresh_seconds: int = 3600
+    #: Reverse-proxy mode: TLS ends at a proxy, which passes the verified client
+    #: certificate (URL-encoded PEM) in this header; the gateway then listens on plain HTTP
+    #: and accepts requests only from ``trusted_proxies``.
+    proxy_cert_header: str | None = None
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
 
     max_request_bytes: int = 100 * MiB
     max_part_bytes: int = 20 * MiB
@@ -133,6 +146,10 @@ class Settings:
             sign_responses=_bool(_env("GATEWAY_SIGN_RESPONSES"), True),
             signing_cert=path("GATEWAY_SIGNING_CERT"),
             signing_key=path("GATEWAY_SIGNING_KEY"),
+            crl_sources=_list(_env("GATEWAY_CRL")),
+            crl_refresh_seconds=int(_env("GATEWAY_CRL_REFRESH", "3600") or 3600),
+            proxy_cert_header=_env("GATEWAY_PROXY_CERT_HEADER"),
+            trusted_proxies=_list(_env("GATEWAY_TRUSTED_PROXIES")) or defaults.trusted_proxies,
             max_request_bytes=int(_env("GATEWAY_MAX_REQUEST_BYTES", str(defaults.max_request_bytes)) or 0),
             request_read_timeout=float(_env("GATEWAY_REQUEST_READ_TIMEOUT", "60") or 60),
             job_timeout=int(_env("GATEWAY_JOB_TIMEOUT", str(defaults.job_timeout)) or 60),

@@ -102,6 +102,13 @@ def _parser_events(data: bytes) -> etree.iterparse:
     )
 
 
+def _qname(el: etree._Element) -> etree.QName:
+    try:
+        return etree.QName(el)
+    except ValueError:
+        raise InstanceError(f"ongeldige elementnaam {el.tag!r}", _line(el)) from None
+
+
 def _line(el: etree._Element) -> int:
     return int(getattr(el, "sourceline", 0) or 0)
 
@@ -120,10 +127,13 @@ def read_instance(data: bytes) -> Instance:
         for event, el in _parser_events(data):
             if event == "start":
                 depth += 1
+                if ":" in el.tag and not el.tag.startswith("{"):
+                    raise InstanceError(f"niet-gedeclareerd namespace-prefix in {el.tag}", _line(el))
+                _qname(el)
                 if depth == 1:
                     if el.tag != f"{{{XBRLI}}}xbrl":
                         raise InstanceError(
-                            f"het hoofdelement is {etree.QName(el).localname}, niet xbrli:xbrl", el.sourceline
+                            f"het hoofdelement is {_qname(el).localname}, niet xbrli:xbrl", el.sourceline
                         )
                     inst = Instance(root_lang=el.get(XML_LANG), nsmap=dict(el.nsmap))
                     if inst.root_lang:
@@ -151,7 +161,7 @@ def read_instance(data: bytes) -> Instance:
 def _read_top_level(inst: Instance, el: etree._Element) -> None:
     if not isinstance(el.tag, str):
         return
-    qn = etree.QName(el)
+    qn = _qname(el)
     line = _line(el)
     if qn.namespace == LINK:
         if qn.localname == "schemaRef":
@@ -216,7 +226,7 @@ def _resolve(el: etree._Element, qname: str) -> str:
 
 
 def _read_fact(inst: Instance, el: etree._Element, line: int) -> None:
-    qn = etree.QName(el)
+    qn = _qname(el)
     context_ref = el.get("contextRef")
     if context_ref is None and len(el):
         # A tuple: its children are the facts.

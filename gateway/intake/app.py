@@ -14,11 +14,13 @@ from functools import cache
 import structlog
 from aiohttp import web
 from arq.connections import ArqRedis
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
 from gateway.intake.security import ReplayGuard, ResponseSigner, check_message
 from gateway.intake.senders import SenderDirectory
-from gateway.intake.tls import sender_from_der
+from gateway.intake.trust import CertificateChecker, CertificateRefused, cert_from_proxy_header
 from gateway.queue.jobs import enqueue_processing
 from gateway.resources import load_json, schema_path
 from gateway.settings import Settings
@@ -39,6 +41,7 @@ SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", Store)
 POOL = web.AppKey("pool", ArqRedis)
 SENDERS = web.AppKey("senders", SenderDirectory)
+CHECKER = web.AppKey("checker", CertificateChecker)
 GUARD = web.AppKey("guard", ReplayGuard)
 SIGNER = web.AppKey("signer", ResponseSigner)
 
@@ -78,13 +81,38 @@ async def read_body(request: web.Request, limit: int, timeout: float) -> bytes:
 
 
 def peer_sender(request: web.Request) -> Sender:
-    ssl_object = request.transport.get_extra_info("ssl_object") if request.transport else None
-    der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
-    if not der:
-        # The TLS layer requires a certificate; without TLS (a misconfiguration) refuse.
-        raise WusFault("100", "Er is geen PKIoverheid-clientcertificaat aangeboden.")
-    request["tls_der"] = der
-    return sender_from_der(der)
+    """The sender behind the client certificate, from TLS or (proxy mode) a trusted proxy."""
+    settings = request.app[SETTINGS]
+    if settings.proxy_cert_header:
+        if request.remote not in settings.trusted_proxies:
+            log.warning("request not from a trusted proxy refused", remote=request.remote)
+            raise WusFault(
+                "100", "Verbindingen zijn alleen via de TLS-proxy toegestaan.", faultcode="wsse:FailedAuthentication"
+            )
+        header = request.headers.get(settings.proxy_cert_header)
+        if not header:
+            raise WusFault(
+                "100", "Er is geen PKIoverheid-clientcertificaat aangeboden.", faultcode="wsse:FailedAuthentication"
+            )
+        try:
+            cert = cert_from_proxy_header(header)
+        except CertificateRefused as exc:
+            raise exc.fault() from None
+    else:
+        ssl_object = request.transport.get_extra_info("ssl_object") if request.transport else None
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
+        if not der:
+            raise WusFault(
+                "100", "Er is geen PKIoverheid-clientcertificaat aangeboden.", faultcode="wsse:FailedAuthentication"
+            )
+        cert = x509.load_der_x509_certificate(der)
+    try:
+        sender = request.app[CHECKER].check(cert)
+    except CertificateRefused as exc:
+        log.info("client certificate refused", subject=cert.subject.rfc4514_string(), reason=exc.reason)
+        raise exc.fault() from None
+    request["tls_der"] = cert.public_bytes(serialization.Encoding.DER)
+    return sender
 
 
 async def parse_and_verify(request: web.Request, raw: bytes, service: Service) -> SoapRequest:
@@ -285,13 +313,16 @@ async def xsd(request: web.Request) -> web.StreamResponse:
     )
 
 
-def create_app(settings: Settings, store: Store, pool: ArqRedis, senders: SenderDirectory) -> web.Application:
+def create_app(
+    settings: Settings, store: Store, pool: ArqRedis, senders: SenderDirectory, checker: CertificateChecker
+) -> web.Application:
     # The body is read by read_body with our own limit, so aiohttp's must not cut in first.
     app = web.Application(client_max_size=settings.max_request_bytes + 1)
     app[SETTINGS] = settings
     app[STORE] = store
     app[POOL] = pool
     app[SENDERS] = senders
+    app[CHECKER] = checker
     app[GUARD] = ReplayGuard(pool, settings.signature_max_age + 2 * settings.clock_skew)
     if settings.sign_responses and settings.signing_cert and settings.signing_key:
         app[SIGNER] = ResponseSigner(settings.signing_cert, settings.signing_key)

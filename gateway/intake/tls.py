@@ -5,11 +5,6 @@ from __future__ import annotations
 import ssl
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.x509.oid import NameOID
-
-from gateway.store.db import Sender
-
 
 def server_context(cert: Path, key: Path, client_ca: Path) -> ssl.SSLContext:
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(client_ca))
@@ -19,10 +14,3 @@ def server_context(cert: Path, key: Path, client_ca: Path) -> ssl.SSLContext:
     # Refuse renegotiation-era weak suites; the defaults already drop RC4/3DES/CBC-SHA1 in 3.11.
     ctx.options |= ssl.OP_NO_COMPRESSION
     return ctx
-
-
-def sender_from_der(der: bytes) -> Sender:
-    cert = x509.load_der_x509_certificate(der)
-    serials = cert.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)
-    oin = str(serials[0].value) if serials else None
-    return Sender(subject=cert.subject.rfc4514_string(), oin=oin)

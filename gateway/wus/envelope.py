@@ -65,18 +65,27 @@ def parse_xml(data: bytes, what: str) -> etree._ElementTree:
     docinfo: Any = tree.docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:
         raise nonconforming(f"{what} bevat een DOCTYPE-declaratie; die is niet toegestaan.")
-    if _depth_exceeds(root, MAX_DEPTH):
-        raise nonconforming(f"{what} is dieper genest dan {MAX_DEPTH} niveaus.")
+    _check_shape(root, what)
     return tree
 
 
-def _depth_exceeds(root: etree._Element, limit: int) -> bool:
+def _check_shape(root: etree._Element, what: str) -> None:
+    """Bounded nesting, and no element with an undeclared prefix (libxml2 only warns)."""
     depth = 0
-    for event, _ in etree.iterwalk(root, events=("start", "end")):
-        depth += 1 if event == "start" else -1
-        if depth > limit:
-            return True
-    return False
+    for event, el in etree.iterwalk(root, events=("start", "end")):
+        if event == "end":
+            depth -= 1
+            continue
+        depth += 1
+        if depth > MAX_DEPTH:
+            raise nonconforming(f"{what} is dieper genest dan {MAX_DEPTH} niveaus.")
+        tag = el.tag
+        if isinstance(tag, str) and ":" in tag and not tag.startswith("{"):
+            raise nonconforming(f"{what} gebruikt een niet-gedeclareerd namespace-prefix ({tag}).")
+        try:
+            etree.QName(el)
+        except ValueError:
+            raise nonconforming(f"{what} bevat een ongeldige elementnaam.") from None
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,9 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
 from gateway.devcerts import DevCA, Issued, company_oin, issue_leaf, new_dev_ca, write_pair
 from tests.support.wus_client import ClientCert
 
@@ -58,3 +61,22 @@ def make_pki(folder: Path) -> Pki:
 def expired_window() -> dict[str, dt.datetime]:
     now = dt.datetime.now(dt.UTC)
     return {"not_before": now - dt.timedelta(days=30), "not_after": now - dt.timedelta(days=1)}
+
+
+def write_crl(path: Path, issuer: Issued, revoked: list[int], *, days: int = 7) -> Path:
+    """A CRL by ``issuer`` listing ``revoked`` serial numbers, valid for ``days``."""
+    from cryptography.hazmat.primitives import hashes
+
+    now = dt.datetime.now(dt.UTC)
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(issuer.cert.subject)
+        .last_update(now - dt.timedelta(hours=1))
+        .next_update(now + dt.timedelta(days=days))
+    )
+    for serial in revoked:
+        entry = x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(now - dt.timedelta(minutes=5))
+        builder = builder.add_revoked_certificate(entry.build())
+    crl = builder.sign(issuer.key, hashes.SHA256())
+    path.write_bytes(crl.public_bytes(serialization.Encoding.PEM))
+    return path

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from datetime import datetime
 
 import requests
 from lxml import etree
@@ -42,11 +43,11 @@ def aanlever_envelope(
     ).encode()
 
 
-def signed(body: bytes, cert: ClientCert, *, sha1: bool = True) -> bytes:
+def signed(body: bytes, cert: ClientCert, *, sha1: bool = True, now: datetime | None = None) -> bytes:
     """The envelope with a Digipoort-style WS-Security signature by ``cert``."""
     env = etree.fromstring(body, etree.XMLParser(huge_tree=True))
     pem = cert.cert.read_bytes()
-    wssec.sign(env, cert.key.read_bytes(), pem, sha1=sha1)
+    wssec.sign(env, cert.key.read_bytes(), pem, sha1=sha1, now=now)
     return etree.tostring(env, xml_declaration=True, encoding="utf-8")
 
 
@@ -57,13 +58,14 @@ def post(
     body: bytes,
     path: str = "/wus/2.0/aanleverservice/1.2",
     action: str = AANLEVER_ACTION,
+    headers: dict[str, str] | None = None,
 ) -> requests.Response:
     s = session(ca, cert)  # type: ignore[arg-type]
     return s.post(
         base_url + path,
         data=body,
         timeout=60,
-        headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{action}"'},
+        headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{action}"', **(headers or {})},
     )
 
 
