@@ -92,7 +92,7 @@ class Instance:
 def _parser_events(data: bytes) -> etree.iterparse:
     return etree.iterparse(
         io.BytesIO(data),
-        events=("start", "end"),
+        events=("end",),
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
@@ -100,13 +100,6 @@ def _parser_events(data: bytes) -> etree.iterparse:
         remove_comments=True,
         remove_pis=True,
     )
-
-
-def _qname(el: etree._Element) -> etree.QName:
-    try:
-        return etree.QName(el)
-    except ValueError:
-        raise InstanceError(f"ongeldige elementnaam {el.tag!r}", _line(el)) from None
 
 
 def _line(el: etree._Element) -> int:
@@ -120,37 +113,47 @@ def _text(el: etree._Element, path: str) -> str | None:
     return (found.text or "").strip()
 
 
+def _split(tag: str, line: int) -> tuple[str, str]:
+    """(namespace, local name) of a Clark-notation tag."""
+    if tag[:1] != "{":
+        if ":" in tag:
+            raise InstanceError(f"niet-gedeclareerd namespace-prefix in {tag}", line)
+        return "", tag
+    ns, sep, local = tag[1:].partition("}")
+    if not sep or not local or "}" in local:
+        raise InstanceError(f"ongeldige elementnaam {tag!r}", line)
+    return ns, local
+
+
 def read_instance(data: bytes) -> Instance:
-    depth = 0
+    """Read the instance top-level element by top-level element (iterparse "end" events),
+    dropping each once read."""
+    root: etree._Element | None = None
     inst: Instance | None = None
     try:
-        for event, el in _parser_events(data):
-            if event == "start":
-                depth += 1
-                if ":" in el.tag and not el.tag.startswith("{"):
-                    raise InstanceError(f"niet-gedeclareerd namespace-prefix in {el.tag}", _line(el))
-                _qname(el)
-                if depth == 1:
-                    if el.tag != f"{{{XBRLI}}}xbrl":
-                        raise InstanceError(
-                            f"het hoofdelement is {_qname(el).localname}, niet xbrli:xbrl", el.sourceline
-                        )
-                    inst = Instance(root_lang=el.get(XML_LANG), nsmap=dict(el.nsmap))
-                    if inst.root_lang:
-                        inst.langs.add(inst.root_lang)
-                elif depth > 32:
-                    raise InstanceError("het document is te diep genest", el.sourceline)
+        for _event, el in _parser_events(data):
+            tag = el.tag
+            if not isinstance(tag, str):
                 continue
-            depth -= 1
-            if depth != 1 or inst is None:
+            if root is None:
+                root = el
+                while (up := root.getparent()) is not None:
+                    root = up
+                if root.tag != f"{{{XBRLI}}}xbrl":
+                    _split(root.tag, _line(root))
+                    raise InstanceError(f"het hoofdelement is {root.tag}, niet xbrli:xbrl", _line(root))
+                inst = Instance(root_lang=root.get(XML_LANG), nsmap=dict(root.nsmap))
+                if inst.root_lang:
+                    inst.langs.add(inst.root_lang)
+            if el.getparent() is not root or inst is None:
+                if tag[:1] != "{" and ":" in tag:
+                    raise InstanceError(f"niet-gedeclareerd namespace-prefix in {tag}", _line(el))
                 continue
             _read_top_level(inst, el)
             # Drop what was read, and the siblings before it, to keep memory flat.
             el.clear(keep_tail=False)
-            parent = el.getparent()
-            if parent is not None:
-                while el.getprevious() is not None:
-                    del parent[0]
+            while el.getprevious() is not None:
+                del root[0]
     except etree.XMLSyntaxError as exc:
         raise InstanceError(f"geen well-formed XML: {exc.msg}", exc.lineno) from None
     if inst is None:
@@ -161,23 +164,23 @@ def read_instance(data: bytes) -> Instance:
 def _read_top_level(inst: Instance, el: etree._Element) -> None:
     if not isinstance(el.tag, str):
         return
-    qn = _qname(el)
     line = _line(el)
-    if qn.namespace == LINK:
-        if qn.localname == "schemaRef":
+    namespace, localname = _split(el.tag, line)
+    if namespace == LINK:
+        if localname == "schemaRef":
             inst.schema_refs.append(el.get(f"{{{XLINK}}}href") or "")
-        elif qn.localname == "linkbaseRef":
+        elif localname == "linkbaseRef":
             inst.linkbase_refs += 1
-        elif qn.localname == "footnoteLink":
+        elif localname == "footnoteLink":
             inst.footnote_links += 1
         return
-    if qn.namespace == XBRLI:
-        if qn.localname == "context":
+    if namespace == XBRLI:
+        if localname == "context":
             _read_context(inst, el, line)
-        elif qn.localname == "unit":
+        elif localname == "unit":
             _read_unit(inst, el, line)
         return
-    _read_fact(inst, el, line)
+    _read_fact(inst, el, line, namespace, localname)
 
 
 def _read_context(inst: Instance, el: etree._Element, line: int) -> None:
@@ -225,30 +228,38 @@ def _resolve(el: etree._Element, qname: str) -> str:
     return f"{{{ns}}}{local}" if ns else qname
 
 
-def _read_fact(inst: Instance, el: etree._Element, line: int) -> None:
-    qn = _qname(el)
-    context_ref = el.get("contextRef")
+XSI_NIL = f"{{{XSI}}}nil"
+
+
+def _read_fact(inst: Instance, el: etree._Element, line: int, namespace: str, name: str, depth: int = 0) -> None:
+    attrib = el.attrib
+    context_ref = attrib.get("contextRef")
     if context_ref is None and len(el):
         # A tuple: its children are the facts.
+        if depth > 8:
+            raise InstanceError("tuples zijn te diep genest", line)
         for child in el:
             if isinstance(child.tag, str):
-                _read_fact(inst, child, _line(child) or line)
+                child_line = _line(child) or line
+                ns, local = _split(child.tag, child_line)
+                _read_fact(inst, child, child_line, ns, local, depth + 1)
         return
-    lang = el.get(XML_LANG)
+    lang = attrib.get(XML_LANG)
     if lang:
         inst.langs.add(lang)
+    text = el.text
     inst.facts.append(
         Fact(
-            namespace=qn.namespace or "",
-            name=qn.localname,
+            namespace=namespace,
+            name=name,
             context_ref=context_ref,
-            unit_ref=el.get("unitRef"),
-            decimals=el.get("decimals"),
-            precision=el.get("precision"),
-            nil=el.get(f"{{{XSI}}}nil") in ("true", "1"),
-            value=(el.text or "").strip(),
+            unit_ref=attrib.get("unitRef"),
+            decimals=attrib.get("decimals"),
+            precision=attrib.get("precision"),
+            nil=attrib.get(XSI_NIL) in ("true", "1"),
+            value=text.strip() if text else "",
             lang=lang,
             line=line,
-            has_id=el.get("id") is not None,
+            has_id="id" in attrib,
         )
     )
