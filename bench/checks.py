@@ -18,9 +18,8 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from lxml import etree
-
 from common import machine, statement_of_size  # type: ignore[import-not-found]
+from lxml import etree
 
 from gateway import checks
 from gateway.checks.base import CheckContext, Company, PartInfo
@@ -86,8 +85,10 @@ def main() -> None:
     ).stdout
     m = json.loads(out)
     grown = (m["peak_kib"] - m["base_kib"]) * 1024
-    print(f"peak memory checking a {m['size'] / 2**20:.1f} MiB statement: +{grown / 2**20:.1f} MiB "
-          f"({grown / m['size']:.2f}x its size; process peak {m['peak_kib'] / 1024:.0f} MiB)")
+    print(
+        f"peak memory checking a {m['size'] / 2**20:.1f} MiB statement: +{grown / 2**20:.1f} MiB "
+        f"({grown / m['size']:.2f}x its size; process peak {m['peak_kib'] / 1024:.0f} MiB)"
+    )
 
 
 if __name__ == "__main__":

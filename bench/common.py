@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import platform
 import os
+import platform
 import statistics
 import sys
 from datetime import UTC, datetime
