@@ -83,6 +83,8 @@ class Settings:
     #: Seconds a job may run; also bounds how long a killed worker's job stays claimed.
     job_timeout: int = 60
     mail_max_tries: int = 12
+    #: Jobs one worker process runs at once (they mostly wait on the database and SMTP).
+    worker_concurrency: int = 16
     queue_name: str = "gateway:queue"
     reconcile_every_minutes: int = 1
 
@@ -152,6 +154,7 @@ class Settings:
             trusted_proxies=_list(_env("GATEWAY_TRUSTED_PROXIES")) or defaults.trusted_proxies,
             max_request_bytes=int(_env("GATEWAY_MAX_REQUEST_BYTES", str(defaults.max_request_bytes)) or 0),
             request_read_timeout=float(_env("GATEWAY_REQUEST_READ_TIMEOUT", "60") or 60),
+            worker_concurrency=int(_env("GATEWAY_WORKER_CONCURRENCY", "16") or 16),
             job_timeout=int(_env("GATEWAY_JOB_TIMEOUT", str(defaults.job_timeout)) or 60),
             queue_name=_env("GATEWAY_QUEUE_NAME", defaults.queue_name) or defaults.queue_name,
             ops_host=_env("GATEWAY_OPS_HOST", defaults.ops_host) or defaults.ops_host,

@@ -226,7 +226,7 @@ def make_worker(
     transport: Transport | None = None,
     burst: bool = False,
     handle_signals: bool = True,
-    max_jobs: int = 4,
+    max_jobs: int | None = None,
 ) -> Worker:
     own_store = store is None
     worker: Worker | None = None
@@ -271,11 +271,12 @@ def make_worker(
         on_shutdown=shutdown,
         burst=burst,
         handle_signals=handle_signals,
-        max_jobs=max_jobs,
+        max_jobs=max_jobs or settings.worker_concurrency,
         keep_result=0,
         # arq releases a job claimed by a dead worker after the longest function timeout
         # + 10 s, so every function shares the one (short) job timeout.
         job_timeout=settings.job_timeout,
-        poll_delay=0.2,
+        # arq takes new jobs only once per poll: throughput <= max_jobs / poll_delay.
+        poll_delay=0.05,
     )
     return worker

@@ -7,6 +7,7 @@ the reconciler can pick up again.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 from collections.abc import AsyncIterator, Sequence
@@ -102,6 +103,9 @@ def _sha256(data: bytes) -> str:
 class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        # SQLite has one writer at a time; queueing writers of this process on a lock
+        # avoids SQLite's busy handler, which sleeps up to 100 ms between retries.
+        self._write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     @contextlib.asynccontextmanager
     async def _read(self) -> AsyncIterator[AsyncConnection]:
@@ -111,7 +115,10 @@ class Store:
     @contextlib.asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncConnection]:
         """A read-write transaction (BEGIN IMMEDIATE on SQLite)."""
-        async with self.engine.connect() as conn:
+        async with contextlib.AsyncExitStack() as stack:
+            if self._write_lock is not None:
+                await stack.enter_async_context(self._write_lock)
+            conn = await stack.enter_async_context(self.engine.connect())
             conn = await conn.execution_options(sqlite_immediate=True)
             async with conn.begin():
                 yield conn
