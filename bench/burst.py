@@ -96,7 +96,7 @@ def drain(settings: Settings, env: dict[str, str], workers: int, count: int, smt
     start = time.perf_counter()
     try:
         while True:
-            done, total, sent = asyncio.run(progress(settings))
+            done, _total, sent = asyncio.run(progress(settings))
             if done >= count and sent >= count:
                 return time.perf_counter() - start
             time.sleep(0.5)
