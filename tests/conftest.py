@@ -114,30 +114,28 @@ def make_stack(pki: Pki, smtp: SmtpSink, database_url: str, **kwargs: object) ->
     return Stack(data_dir=short_tmp(), pki=pki, smtp=smtp, database_url=database_url, redis_url=REDIS_URL, **kwargs)  # type: ignore[arg-type]
 
 
+def running(s: Stack, *, worker: bool = True) -> Iterator[Stack]:
+    """Start the server (and a worker), hand the stack to the test, stop everything after."""
+    s.start_server()
+    if worker:
+        s.start_worker()
+    yield s
+    s.stop()
+
+
 @pytest.fixture
 def stack(pki: Pki, smtp: SmtpSink, database_url: str) -> Iterator[Stack]:
     """Server + one worker, on SQLite and on PostgreSQL."""
-    s = make_stack(pki, smtp, database_url)
-    s.start_server()
-    s.start_worker()
-    yield s
-    s.stop()
+    yield from running(make_stack(pki, smtp, database_url))
 
 
 @pytest.fixture
 def sqlite_stack(pki: Pki, smtp: SmtpSink, sqlite_url: str) -> Iterator[Stack]:
     """Server + one worker on SQLite only, for tests whose subject is not the database."""
-    s = make_stack(pki, smtp, sqlite_url)
-    s.start_server()
-    s.start_worker()
-    yield s
-    s.stop()
+    yield from running(make_stack(pki, smtp, sqlite_url))
 
 
 @pytest.fixture
 def stack_no_worker(pki: Pki, smtp: SmtpSink, database_url: str) -> Iterator[Stack]:
     """The intake server alone, with a short job timeout; the test starts workers itself."""
-    s = make_stack(pki, smtp, database_url, extra_env={"GATEWAY_JOB_TIMEOUT": "4"})
-    s.start_server()
-    yield s
-    s.stop()
+    yield from running(make_stack(pki, smtp, database_url, extra_env={"GATEWAY_JOB_TIMEOUT": "4"}), worker=False)

@@ -129,8 +129,9 @@ async def process_submission(ctx: dict[str, Any], kenmerk: str, run: int) -> str
     kvk = check_ctx.derived.get("kvk_number")
     fy = check_ctx.derived.get("financial_year")
     elapsed = time.monotonic() - started
-    try:
-        mail = await store.finish_run(
+
+    async def finish(outcome: str, found: list[Finding], claim: FilingClaim | None) -> bool:
+        return await store.finish_run(
             kenmerk,
             run,
             outcome=outcome,
@@ -141,21 +142,14 @@ async def process_submission(ctx: dict[str, Any], kenmerk: str, run: int) -> str
             financial_year=fy,
             check_seconds=elapsed,
         )
+
+    try:
+        mail = await finish(outcome, found, claim)
     except DuplicateAdoptedFiling:
         # Another adopted statement for this year was accepted while we checked.
         found = [finding("GW-KVK-DUP", kvk_number=kvk, year=fy), *found]
         outcome = "rejected"
-        mail = await store.finish_run(
-            kenmerk,
-            run,
-            outcome=outcome,
-            entries=statuses_for(outcome, found),
-            found=_rows(found),
-            claim=None,
-            kvk_number=kvk,
-            financial_year=fy,
-            check_seconds=elapsed,
-        )
+        mail = await finish(outcome, found, None)
     bound.info("submission checked", outcome=outcome, findings=len(found))
     if mail:
         await enqueue_mail(ctx["redis"], kenmerk, run, settings.queue_name)

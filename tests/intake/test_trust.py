@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from gateway.devcerts import company_oin, new_dev_ca
-from tests.conftest import make_stack
+from tests.conftest import make_stack, running
 from tests.support.gateway import Stack
 from tests.support.pki import Pki, write_crl
 from tests.support.raw import aanlever_envelope, fault_of, post, signed
@@ -51,10 +51,7 @@ def revoked_pair(pki: Pki) -> tuple[ClientCert, ClientCert, object]:
 def crl_stack(
     pki: Pki, smtp: SmtpSink, sqlite_url: str, revoked_pair: tuple[ClientCert, ClientCert, object]
 ) -> Iterator[Stack]:
-    s = make_stack(pki, smtp, sqlite_url, extra_env={"GATEWAY_CRL": str(revoked_pair[2])})
-    s.start_server()
-    yield s
-    s.stop()
+    yield from running(make_stack(pki, smtp, sqlite_url, extra_env={"GATEWAY_CRL": str(revoked_pair[2])}), worker=False)
 
 
 def test_certificates_that_may_not_connect(sqlite_stack: Stack) -> None:
@@ -127,10 +124,9 @@ def test_signed_response_verifies_with_the_client_library(sqlite_stack: Stack) -
 
 @pytest.fixture
 def proxy_stack(pki: Pki, smtp: SmtpSink, sqlite_url: str) -> Iterator[Stack]:
-    s = make_stack(pki, smtp, sqlite_url, extra_env={"GATEWAY_PROXY_CERT_HEADER": "X-SSL-Client-Cert"})
-    s.start_server()
-    yield s
-    s.stop()
+    yield from running(
+        make_stack(pki, smtp, sqlite_url, extra_env={"GATEWAY_PROXY_CERT_HEADER": "X-SSL-Client-Cert"}), worker=False
+    )
 
 
 def test_reverse_proxy_mode(proxy_stack: Stack) -> None:
