@@ -44,7 +44,9 @@ class Running:
 
 async def start_intake(settings: Settings, store: Store, pool: ArqRedis, checker: CertificateChecker) -> Running:
     assert settings.tls_cert and settings.tls_key and settings.client_ca
-    senders = SenderDirectory.load(settings.senders_file, settings.default_notify_address)
+    # On the embedded default every mail lands in the local maildir, so give it an address.
+    fallback = settings.default_notify_address or (None if settings.smtp_url else "filer@localhost")
+    senders = SenderDirectory.load(settings.senders_file, fallback)
     app = create_app(settings, store, pool, senders, checker)
     # Bounded headers, and idle keep-alive connections dropped after 75 s.
     runner = web.AppRunner(
