@@ -199,6 +199,7 @@ async def aanleveren(request: web.Request, raw: bytes, sender: Sender) -> web.Re
         await app[STORE].record_submission(kenmerk, req, raw, sender, notify, received)
     except Exception as exc:
         log.error("could not store submission", error=type(exc).__name__, sender=sender.oin)
+        await app[GUARD].forget(sender.subject, msg_id or "")
         raise _with_context(technical("Het bericht kon niet worden opgeslagen."), "aanleveren", msg_id) from None
     # Stored durably: from here on the kenmerk is the sender's, even if Redis is down.
     await enqueue_processing(app[POOL], kenmerk, 1, settings.queue_name)

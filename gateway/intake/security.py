@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from collections import OrderedDict
 from datetime import timedelta
@@ -30,8 +31,20 @@ class ReplayGuard:
         self.ttl = ttl_seconds
         self.local: OrderedDict[str, None] = OrderedDict()
 
+    @staticmethod
+    def _key(sender: str, message_id: str) -> str:
+        return "gateway:msgid:" + hashlib.sha256(f"{sender}\n{message_id}".encode()).hexdigest()
+
+    async def forget(self, sender: str, message_id: str) -> None:
+        """Release a MessageID whose message was not accepted after all (a technical
+        failure), so that the sender may send the very same message again."""
+        key = self._key(sender, message_id)
+        self.local.pop(key, None)
+        with contextlib.suppress(RedisError, OSError):
+            await self.pool.delete(key)
+
     async def first_time(self, sender: str, message_id: str) -> bool:
-        key = "gateway:msgid:" + hashlib.sha256(f"{sender}\n{message_id}".encode()).hexdigest()
+        key = self._key(sender, message_id)
         try:
             return bool(await self.pool.set(key, b"1", nx=True, ex=self.ttl))
         except (RedisError, OSError) as exc:

@@ -18,6 +18,7 @@ from gateway.queue.redis_server import EmbeddedRedis
 from tests.conftest import make_stack
 from tests.support.gateway import Stack
 from tests.support.pki import Pki
+from tests.support.raw import aanlever_envelope, fault_of, post, signed
 from tests.support.smtp import SmtpSink
 from tests.support.wus_client import fault_detail
 from tests.support.xbrl import Statement
@@ -76,6 +77,11 @@ def test_disk_full_while_storing_answers_a_technical_fault(pki: Pki, smtp: SmtpS
         assert refused is not None, "the 3 MiB disk never filled up"
         assert refused[0] == "ALS400" and "opgeslagen" in refused[1]
         assert accepted, "nothing was stored before the disk was full"
+        # The very same signed message may be sent again: a MessageID is only spent on
+        # a message that was accepted.
+        once = signed(aanlever_envelope(instance=big), pki.client("filer-a"))
+        for _ in range(2):
+            assert fault_of(post(stack.base_url, pki.root, pki.client("filer-a"), once))[1] == "ALS400"
         for k in accepted:  # everything that got a kenmerk is still there and gets its outcome
             assert stack.wait_final(client, k)[-1].statuscode in ("500", "311")
     finally:
