@@ -14,6 +14,7 @@ from arq.connections import ArqRedis
 from gateway.devcerts import write_dev_ca
 from gateway.intake.app import create_app
 from gateway.intake.senders import SenderDirectory
+from gateway.intake.slowclients import HeaderDeadline
 from gateway.intake.tls import server_context
 from gateway.intake.trust import CertificateChecker, CrlStore, load_bundle
 from gateway.notify.transport import make_transport
@@ -40,6 +41,12 @@ def prepare(settings: Settings) -> Settings:
 class Running:
     runner: web.AppRunner
     port: int
+    server: asyncio.AbstractServer | None = None
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+        await self.runner.cleanup()
 
 
 async def start_intake(settings: Settings, store: Store, pool: ArqRedis, checker: CertificateChecker) -> Running:
@@ -63,10 +70,23 @@ async def start_intake(settings: Settings, store: Store, pool: ArqRedis, checker
     ssl_ctx = (
         None if settings.proxy_cert_header else server_context(settings.tls_cert, settings.tls_key, settings.client_ca)
     )
-    site = web.TCPSite(runner, settings.host, settings.port, ssl_context=ssl_ctx, backlog=512)
-    await site.start()
-    sockets = getattr(site._server, "sockets", None)
-    port = int(sockets[0].getsockname()[1]) if sockets else settings.port
+    # Our own listening socket (not TCPSite) so that the protocol factory can carry the
+    # header deadline that aiohttp lacks.
+    assert runner.server is not None
+    loop = asyncio.get_running_loop()
+    factory = HeaderDeadline(runner.server, settings.header_timeout)
+    if ssl_ctx is None:
+        server = await loop.create_server(factory, settings.host, settings.port, backlog=512)
+    else:
+        server = await loop.create_server(
+            factory,
+            settings.host,
+            settings.port,
+            backlog=512,
+            ssl=ssl_ctx,
+            ssl_handshake_timeout=settings.header_timeout,
+        )
+    port = int(server.sockets[0].getsockname()[1]) if server.sockets else settings.port
     scheme = "http" if ssl_ctx is None else "https"
     log.info(
         "intake listening",
@@ -123,8 +143,8 @@ async def serve(settings: Settings, *, with_worker: bool) -> None:
             worker_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await worker_task
-        await running.runner.cleanup()
-        await ops.runner.cleanup()
+        await running.stop()
+        await ops.stop()
         await pool.aclose()
         await store.close()
         if embedded is not None and embedded.started_here and with_worker:

@@ -79,6 +79,8 @@ class Settings:
     max_request_bytes: int = 100 * MiB
     max_part_bytes: int = 20 * MiB
     request_read_timeout: float = 60.0
+    #: Seconds a client may take for the TLS handshake and for a request's headers.
+    header_timeout: float = 15.0
 
     #: Seconds a job may run; also bounds how long a killed worker's job stays claimed.
     job_timeout: int = 60
@@ -153,6 +155,7 @@ class Settings:
             proxy_cert_header=_env("GATEWAY_PROXY_CERT_HEADER"),
             trusted_proxies=_list(_env("GATEWAY_TRUSTED_PROXIES")) or defaults.trusted_proxies,
             max_request_bytes=int(_env("GATEWAY_MAX_REQUEST_BYTES", str(defaults.max_request_bytes)) or 0),
+            header_timeout=float(_env("GATEWAY_HEADER_TIMEOUT", "15") or 15),
             request_read_timeout=float(_env("GATEWAY_REQUEST_READ_TIMEOUT", "60") or 60),
             worker_concurrency=int(_env("GATEWAY_WORKER_CONCURRENCY", "16") or 16),
             job_timeout=int(_env("GATEWAY_JOB_TIMEOUT", str(defaults.job_timeout)) or 60),
