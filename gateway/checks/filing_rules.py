@@ -161,7 +161,7 @@ def _years_later(day: date, years: int) -> date:
 
 
 def _facts(inst: Instance) -> Iterator[Finding]:
-    keys = Counter((f.clark, f.context_ref, f.unit_ref, f.lang) for f in inst.facts)
+    keys = Counter((f.namespace, f.name, f.context_ref, f.unit_ref, f.lang) for f in inst.facts)
     reported: Counter[str] = Counter()
 
     def limited(code: str) -> bool:
@@ -170,9 +170,10 @@ def _facts(inst: Instance) -> Iterator[Finding]:
 
     for f in inst.facts:
         where = f"regel {f.line}"
-        if keys[(f.clark, f.context_ref, f.unit_ref, f.lang)] > 1 and limited("FR-NL-5.01"):
+        key = (f.namespace, f.name, f.context_ref, f.unit_ref, f.lang)
+        if keys[key] > 1 and limited("FR-NL-5.01"):
             yield finding("FR-NL-5.01", where, concept=f.name)
-            keys[(f.clark, f.context_ref, f.unit_ref, f.lang)] = 1  # report each group once
+            keys[key] = 1  # report each group once
         if f.nil and limited("FR-NL-2.07"):
             yield finding("FR-NL-2.07", where, concept=f.name)
         elif f.value == "" and limited("FR-NL-5.03"):

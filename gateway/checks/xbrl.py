@@ -50,7 +50,7 @@ class Unit:
     line: int
 
 
-@dataclass
+@dataclass(slots=True)
 class Fact:
     namespace: str
     name: str
