@@ -83,6 +83,26 @@ class FilingClaim:
     figures: dict[str, Any] | None = None
 
 
+@dataclass
+class _NewSubmission:
+    kenmerk: str
+    req: AanleverRequest
+    raw: bytes
+    sender: Sender
+    notify_address: str | None
+    received_at: datetime
+    done: asyncio.Future[None]
+
+
+def _settle(n: _NewSubmission, exc: BaseException | None) -> None:
+    if n.done.done():
+        return
+    if exc is None:
+        n.done.set_result(None)
+    else:
+        n.done.set_exception(exc)
+
+
 class SchemaMismatch(RuntimeError):
     def __init__(self, found: int | None) -> None:
         super().__init__(
@@ -106,6 +126,8 @@ class Store:
         # SQLite has one writer at a time; queueing writers of this process on a lock
         # avoids SQLite's busy handler, which sleeps up to 100 ms between retries.
         self._write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        self._intake: list[_NewSubmission] = []
+        self._committer: asyncio.Task[None] | None = None
 
     @contextlib.asynccontextmanager
     async def _read(self) -> AsyncIterator[AsyncConnection]:
@@ -171,6 +193,8 @@ class Store:
                 raise SchemaMismatch(int(version))
 
     async def close(self) -> None:
+        if self._committer is not None and not self._committer.done():
+            await self._committer  # finish what callers are waiting for
         await self.engine.dispose()
 
     async def ping(self) -> None:
@@ -188,47 +212,93 @@ class Store:
         notify_address: str | None,
         received_at: datetime,
     ) -> None:
-        """Store message, parts and statuses 105 + 100 in one transaction."""
-        async with self._write() as conn:
+        """Store message, parts and statuses 105 + 100; returns once they are committed.
+
+        Submissions arriving while a commit is under way share the next transaction (group
+        commit): one fsync for several, and each caller still returns only after the commit
+        that holds its submission.
+        """
+        item = _NewSubmission(
+            kenmerk, req, raw, sender, notify_address, received_at, asyncio.get_running_loop().create_future()
+        )
+        self._intake.append(item)
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_intake())
+        await asyncio.shield(item.done)
+
+    async def _commit_intake(self) -> None:
+        batch: list[_NewSubmission] = []
+        try:
+            while self._intake:
+                batch, size = [], 0
+                while self._intake and len(batch) < 64 and size < 64 * 1024 * 1024:
+                    item = self._intake.pop(0)
+                    batch.append(item)
+                    size += 2 * len(item.raw)
+                try:
+                    async with self._write() as conn:
+                        for n in batch:
+                            await self._insert_submission(conn, n)
+                except Exception:
+                    # One bad submission must not sink the others: store them one by one.
+                    for n in batch:
+                        try:
+                            async with self._write() as conn:
+                                await self._insert_submission(conn, n)
+                        except Exception as exc:
+                            _settle(n, exc)
+                        else:
+                            _settle(n, None)
+                else:
+                    for n in batch:
+                        _settle(n, None)
+                batch = []
+        finally:
+            # Cancelled (shutting down): nobody may wait for ever.
+            for n in batch + self._intake:
+                _settle(n, RuntimeError("the store is shutting down"))
+            self._intake.clear()
+
+    async def _insert_submission(self, conn: AsyncConnection, n: _NewSubmission) -> None:
+        await conn.execute(
+            insert(submissions).values(
+                kenmerk=n.kenmerk,
+                berichtsoort=n.req.berichtsoort,
+                aanleverkenmerk=n.req.aanleverkenmerk,
+                eerder_aanleverkenmerk=n.req.eerder_aanleverkenmerk,
+                belanghebbende_nummer=n.req.identiteit_belanghebbende.nummer,
+                belanghebbende_type=n.req.identiteit_belanghebbende.type,
+                rol_belanghebbende=n.req.rol_belanghebbende,
+                ontvanger_nummer=n.req.identiteit_ontvanger.nummer if n.req.identiteit_ontvanger else None,
+                ontvanger_type=n.req.identiteit_ontvanger.type if n.req.identiteit_ontvanger else None,
+                rol_ontvanger=n.req.rol_ontvanger,
+                autorisatie_adres=n.req.autorisatie_adres,
+                sender_subject=n.sender.subject,
+                sender_oin=n.sender.oin,
+                notify_address=n.notify_address,
+                received_at=n.received_at,
+                state="queued",
+                run=1,
+                raw_sha256=_sha256(n.raw),
+                raw_size=len(n.raw),
+                updated_at=n.received_at,
+            )
+        )
+        await conn.execute(insert(raw_messages).values(kenmerk=n.kenmerk, content=n.raw))
+        for part in n.req.parts:
             await conn.execute(
-                insert(submissions).values(
-                    kenmerk=kenmerk,
-                    berichtsoort=req.berichtsoort,
-                    aanleverkenmerk=req.aanleverkenmerk,
-                    eerder_aanleverkenmerk=req.eerder_aanleverkenmerk,
-                    belanghebbende_nummer=req.identiteit_belanghebbende.nummer,
-                    belanghebbende_type=req.identiteit_belanghebbende.type,
-                    rol_belanghebbende=req.rol_belanghebbende,
-                    ontvanger_nummer=req.identiteit_ontvanger.nummer if req.identiteit_ontvanger else None,
-                    ontvanger_type=req.identiteit_ontvanger.type if req.identiteit_ontvanger else None,
-                    rol_ontvanger=req.rol_ontvanger,
-                    autorisatie_adres=req.autorisatie_adres,
-                    sender_subject=sender.subject,
-                    sender_oin=sender.oin,
-                    notify_address=notify_address,
-                    received_at=received_at,
-                    state="queued",
-                    run=1,
-                    raw_sha256=_sha256(raw),
-                    raw_size=len(raw),
-                    updated_at=received_at,
+                insert(documents).values(
+                    kenmerk=n.kenmerk,
+                    position=part.position,
+                    mime_type=part.mime_type,
+                    bestandsnaam=part.bestandsnaam,
+                    sha256=_sha256(part.content),
+                    size=len(part.content),
+                    content=part.content,
                 )
             )
-            await conn.execute(insert(raw_messages).values(kenmerk=kenmerk, content=raw))
-            for part in req.parts:
-                await conn.execute(
-                    insert(documents).values(
-                        kenmerk=kenmerk,
-                        position=part.position,
-                        mime_type=part.mime_type,
-                        bestandsnaam=part.bestandsnaam,
-                        sha256=_sha256(part.content),
-                        size=len(part.content),
-                        content=part.content,
-                    )
-                )
-            # 105 is stamped before 100, as Digipoort does.
-            await self._add_statuses(conn, kenmerk, 1, [StatusEntry("105"), StatusEntry("100")], received_at)
+        # 105 is stamped before 100, as Digipoort does.
+        await self._add_statuses(conn, n.kenmerk, 1, [StatusEntry("105"), StatusEntry("100")], n.received_at)
 
     async def _add_statuses(
         self, conn: AsyncConnection, kenmerk: str, run: int, entries: Sequence[StatusEntry], at: datetime | None = None
