@@ -53,6 +53,18 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @web.middleware
+async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """An operator sees what failed (database down, say), never a bare 500 page."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception as exc:
+        log.exception("operator endpoint failed", path=request.path)
+        return web.json_response({"error": f"{type(exc).__name__}: {str(exc)[:300]}"}, status=503)
+
+
+@web.middleware
 async def require_token(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.path == "/healthz":
         return await handler(request)
@@ -150,7 +162,7 @@ async def to_dashboard(request: web.Request) -> web.StreamResponse:
 
 
 def create_ops_app(settings: Settings, store: Store, pool: ArqRedis, transport: Transport) -> web.Application:
-    app = web.Application(middlewares=[require_token], client_max_size=1024 * 1024)
+    app = web.Application(middlewares=[errors_as_json, require_token], client_max_size=1024 * 1024)
     app[SETTINGS] = settings
     app[STORE] = store
     app[POOL] = pool
