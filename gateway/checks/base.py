@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 from gateway.checks.xbrl import Instance
@@ -19,6 +20,7 @@ ERROR = "error"
 WARNING = "warning"
 
 
+@cache
 def _table() -> dict[str, dict[str, str]]:
     return {k: v for k, v in load_json("findings.json").items() if not k.startswith("_")}
 

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from functools import cache
+from functools import cache, lru_cache
 
 from gateway.checks.xbrl import Fact, Instance
 from gateway.resources import load_json
@@ -20,13 +20,13 @@ def _config() -> tuple[tuple[re.Pattern[str], ...], dict[str, frozenset[str]], d
     return patterns, concepts, dict(data["size_values"])
 
 
+@lru_cache(maxsize=4096)
 def is_kvk_namespace(namespace: str) -> bool:
     return any(p.match(namespace) for p in _config()[0])
 
 
 def facts_for(inst: Instance, key: str) -> list[Fact]:
-    names = _config()[1][key]
-    return [f for f in inst.facts if f.name in names and is_kvk_namespace(f.namespace)]
+    return [f for name in _config()[1][key] for f in inst.by_name().get(name, ()) if is_kvk_namespace(f.namespace)]
 
 
 def first_value(inst: Instance, key: str) -> str | None:

@@ -83,10 +83,17 @@ class Instance:
     langs: set[str] = field(default_factory=set)
     has_doctype: bool = False
     nsmap: dict[str | None, str] = field(default_factory=dict)
+    _by_name: dict[str, list[Fact]] | None = field(default=None, repr=False)
+    _indexed: int = field(default=0, repr=False)
 
-    def facts_named(self, *names: str) -> list[Fact]:
-        wanted = set(names)
-        return [f for f in self.facts if f.name in wanted]
+    def by_name(self) -> dict[str, list[Fact]]:
+        """Facts by local name, in document order (built once, on first use)."""
+        if self._by_name is None or self._indexed != len(self.facts):
+            index: dict[str, list[Fact]] = {}
+            for f in self.facts:
+                index.setdefault(f.name, []).append(f)
+            self._by_name, self._indexed = index, len(self.facts)
+        return self._by_name
 
 
 def _parser_events(data: bytes) -> etree.iterparse:
