@@ -8,6 +8,7 @@ adopt it.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
@@ -50,6 +51,14 @@ class EmbeddedRedis:
         if self._alive():
             return
         self.dir.mkdir(parents=True, exist_ok=True)
+        # Server and worker may start at the same moment; without the lock both would start
+        # a redis-server and the second would orphan the first (it unlinks the socket).
+        with open(self.dir / "start.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not self._alive():
+                self._launch(timeout)
+
+    def _launch(self, timeout: float) -> None:
         if len(str(self.socket)) > 100:
             raise RuntimeError(f"unix socket path too long for redis: {self.socket}")
         self.socket.unlink(missing_ok=True)
