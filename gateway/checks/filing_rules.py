@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 from gateway.checks.base import CheckContext, Finding, finding
 from gateway.checks.facts import parse_date
-from gateway.checks.xbrl import ISO4217, XBRLI, Instance
+from gateway.checks.xbrl import ISO4217, Instance
 
 # FR-NL-1.02: Basic Latin, Latin-1 Supplement and Currency Symbols (plus the XML whitespace).
 DISALLOWED = re.compile("[^\t\n\r\u0020-\u007f\u00a0-\u00ff\u20a0-\u20cf]")
@@ -195,6 +195,3 @@ def _facts(inst: Instance) -> Iterator[Finding]:
                 yield finding("FR-KVK-5.02", where, concept=f.name, decimals=f.decimals)
         if f.name.endswith("Date") and f.value and parse_date(f.value) is None and limited("BR-KVK-4.20"):
             yield finding("BR-KVK-4.20", where, value=f.value, concept=f.name)
-
-
-__all__ = ["XBRLI", "check"]

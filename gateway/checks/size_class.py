@@ -10,7 +10,7 @@ from functools import cache
 from typing import Any
 
 from gateway.checks.base import CheckContext, Finding, finding
-from gateway.checks.facts import Figures, facts_for, figures_at, first_value, size_class_of
+from gateway.checks.facts import Figures, figures_at, first_value, size_class_of
 from gateway.resources import load_json
 
 ORDER = ["micro", "small", "medium", "large"]
@@ -158,6 +158,3 @@ def _parts(ctx: CheckContext, declared: str) -> Iterator[Finding]:
             ok = bool(present_names & set(evidence["facts"]))
         if not ok:
             yield finding("GW-SIZE-05", part_nl=evidence["nl"], part_en=evidence["en"], declared=NAMES["nl"][declared])
-
-
-__all__ = ["check", "derive", "facts_for", "limits_for", "meets"]

@@ -25,11 +25,6 @@ FINAL_STATUSES = frozenset({"210", "230", "311", "321", "500"})
 NO_AUSP = "http://geenausp.nl"
 
 
-def _first_cert(pem: bytes) -> bytes:
-    end = pem.find(b"-----END CERTIFICATE-----")
-    return pem[: end + len(b"-----END CERTIFICATE-----")] + b"\n"
-
-
 class GatewayClient:
     def __init__(
         self,
@@ -59,7 +54,7 @@ class GatewayClient:
             )
             self.wsse = DigipoortSignature(
                 Path(signing_key or key).read_bytes(),
-                _first_cert(Path(signing_cert or cert).read_bytes()),
+                Path(signing_cert or cert).read_bytes(),
                 sha1=sha1,
                 server_cert=server_cert,
                 verify_responses=verify_responses,

@@ -15,7 +15,6 @@ import structlog
 from aiohttp import web
 from arq.connections import ArqRedis
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
 from gateway.intake.security import ReplayGuard, ResponseSigner, check_message
@@ -80,6 +79,12 @@ async def read_body(request: web.Request, limit: int, timeout: float) -> bytes:
     return b"".join(chunks)
 
 
+def _no_certificate() -> WusFault:
+    return WusFault(
+        "100", "Er is geen PKIoverheid-clientcertificaat aangeboden.", faultcode="wsse:FailedAuthentication"
+    )
+
+
 def peer_sender(request: web.Request) -> Sender:
     """The sender behind the client certificate, from TLS or (proxy mode) a trusted proxy."""
     settings = request.app[SETTINGS]
@@ -91,9 +96,7 @@ def peer_sender(request: web.Request) -> Sender:
             )
         header = request.headers.get(settings.proxy_cert_header)
         if not header:
-            raise WusFault(
-                "100", "Er is geen PKIoverheid-clientcertificaat aangeboden.", faultcode="wsse:FailedAuthentication"
-            )
+            raise _no_certificate()
         try:
             cert = cert_from_proxy_header(header)
         except CertificateRefused as exc:
@@ -102,16 +105,14 @@ def peer_sender(request: web.Request) -> Sender:
         ssl_object = request.transport.get_extra_info("ssl_object") if request.transport else None
         der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
         if not der:
-            raise WusFault(
-                "100", "Er is geen PKIoverheid-clientcertificaat aangeboden.", faultcode="wsse:FailedAuthentication"
-            )
+            raise _no_certificate()
         cert = x509.load_der_x509_certificate(der)
     try:
         sender = request.app[CHECKER].check(cert)
     except CertificateRefused as exc:
         log.info("client certificate refused", subject=cert.subject.rfc4514_string(), reason=exc.reason)
         raise exc.fault() from None
-    request["tls_der"] = cert.public_bytes(serialization.Encoding.DER)
+    request["client_cert"] = cert
     return sender
 
 
@@ -119,7 +120,7 @@ async def parse_and_verify(request: web.Request, raw: bytes, service: Service) -
     """Parse and validate the envelope, then apply the WS-Security policy to it."""
     soap = await asyncio.to_thread(parse_request, raw, request.headers.get("SOAPAction"), service)
     try:
-        await check_message(request.app[SETTINGS], request.app[GUARD], soap, raw, request["tls_der"])
+        await check_message(request.app[SETTINGS], request.app[GUARD], soap, raw, request["client_cert"])
     except WusFault as fault:
         raise _with_context(fault, soap.operation, soap.addressing.message_id) from None
     return soap

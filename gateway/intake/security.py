@@ -57,7 +57,9 @@ class ReplayGuard:
             return True
 
 
-async def check_message(settings: Settings, guard: ReplayGuard, soap: SoapRequest, raw: bytes, tls_der: bytes) -> None:
+async def check_message(
+    settings: Settings, guard: ReplayGuard, soap: SoapRequest, raw: bytes, tls_cert: x509.Certificate
+) -> None:
     """Verify the signature per policy; raise a WusFault when the message must be refused."""
     if soap.security is None and not settings.require_signature:
         return
@@ -68,7 +70,6 @@ async def check_message(settings: Settings, guard: ReplayGuard, soap: SoapReques
         max_age=timedelta(seconds=settings.signature_max_age),
         skew=timedelta(seconds=settings.clock_skew),
     )
-    tls_cert = x509.load_der_x509_certificate(tls_der)
     signer = verified.certificate
     same = signer.subject == tls_cert.subject if settings.signer_match == "subject" else signer == tls_cert
     if not same:
@@ -83,10 +84,7 @@ async def check_message(settings: Settings, guard: ReplayGuard, soap: SoapReques
 
 class ResponseSigner:
     def __init__(self, cert: Path, key: Path) -> None:
-        pem = cert.read_bytes()
-        # The file may hold a chain; the first certificate is ours.
-        end = pem.find(b"-----END CERTIFICATE-----")
-        self.cert_pem = pem[: end + len(b"-----END CERTIFICATE-----")] + b"\n"
+        self.cert_pem = cert.read_bytes()
         self.key_pem = key.read_bytes()
 
     def sign(self, response: bytes) -> bytes:

@@ -77,7 +77,8 @@ def sign(
     ts = etree.SubElement(security, f"{{{WSU}}}Timestamp")
     etree.SubElement(ts, f"{{{WSU}}}Created").text = format_timestamp(created)
     etree.SubElement(ts, f"{{{WSU}}}Expires").text = format_timestamp(created + ttl)
-    der = x509.load_pem_x509_certificate(cert_pem).public_bytes(Encoding.DER)
+    # The PEM may hold a chain (as server.pem does); the first certificate is the signer.
+    der = x509.load_pem_x509_certificates(cert_pem)[0].public_bytes(Encoding.DER)
     bst = etree.SubElement(security, f"{{{WSSE}}}BinarySecurityToken", EncodingType=B64_ENCODING, ValueType=X509_TOKEN)
     bst.text = base64.b64encode(der).decode()
     bst_id = _ensure_id(bst, "X509")
