@@ -2,64 +2,34 @@
 
 from __future__ import annotations
 
-import asyncio
-import errno
 import json
 import sys
-from collections.abc import Awaitable, Callable
 from datetime import datetime
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from gateway import logs
+from gateway import __version__, logs
+from gateway.display import safe
 from gateway.settings import Settings
+from gateway.store.commands import run as _run
+from gateway.store.commands import with_store
 from gateway.store.db import Store
-
-T = TypeVar("T")
-
-
-def _run(coro: Awaitable[T]) -> T:
-    from gateway.store.db import SchemaMismatch
-
-    try:
-        return asyncio.run(coro)  # type: ignore[arg-type]
-    except SchemaMismatch as exc:
-        raise click.ClickException(str(exc)) from None
-    except OSError as exc:
-        if exc.errno in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
-            raise click.ClickException(f"cannot listen: {exc.strerror}: {exc}") from None
-        raise
-
-
-def with_store(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
-    """Run an async command body with a Store opened from the environment's settings."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        settings = Settings.from_env()
-
-        async def main() -> Any:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
-            store = Store.from_url(settings.effective_database_url)
-            try:
-                await store.init_schema()
-                return await fn(store, settings, *args, **kwargs)
-            finally:
-                await store.close()
-
-        return _run(main())
-
-    return wrapper
 
 
 @click.group()
+@click.version_option(__version__, "--version", prog_name="gateway")
 @click.option("--log-level", default="INFO", envvar="GATEWAY_LOG_LEVEL", show_default=True)
 def main(log_level: str) -> None:
     """The filing gateway: Digipoort WUS intake and KVK checks for annual statements."""
     logs.configure(log_level.upper())
+    from gateway.settings import SettingsError
+
+    try:
+        Settings.from_env()  # a bad GATEWAY_* value is a clear message, not a traceback later
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command()
@@ -100,12 +70,32 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _parse_date(value: str | None) -> datetime | None:
-    from gateway.ops.replay import parse_when
+    from gateway.domain import parse_iso
 
     try:
-        return parse_when(value)
+        return parse_iso(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
+
+
+def _echo_json(data: object, indent: int | None = None) -> None:
+    # ensure_ascii: control and bidi characters leave as \u escapes, never raw.
+    click.echo(json.dumps(data, indent=indent, ensure_ascii=True))
+
+
+def _list_item(r: Any) -> dict[str, Any]:
+    return {
+        "kenmerk": r.kenmerk,
+        "received_at": _iso(r.received_at),
+        "state": r.state,
+        "final_status": r.final_status,
+        "outcome": r.outcome,
+        "kvk_number": r.kvk_number or r.belanghebbende_nummer,
+        "financial_year": r.financial_year,
+        "aanleverkenmerk": r.aanleverkenmerk,
+        "sender": r.sender_oin or r.sender_subject,
+        "run": r.run,
+    }
 
 
 @submissions.command("list")
@@ -138,43 +128,23 @@ async def list_submissions(
         limit=limit,
     )
     for r in rows:
-        item = {
-            "kenmerk": r.kenmerk,
-            "received_at": _iso(r.received_at),
-            "state": r.state,
-            "final_status": r.final_status,
-            "outcome": r.outcome,
-            "kvk_number": r.kvk_number or r.belanghebbende_nummer,
-            "financial_year": r.financial_year,
-            "aanleverkenmerk": r.aanleverkenmerk,
-            "sender": r.sender_oin or r.sender_subject,
-            "run": r.run,
-        }
+        item = _list_item(r)
         if as_json:
-            click.echo(json.dumps(item))
-        else:
-            click.echo(
-                f"{item['kenmerk']}  {item['received_at'][:19]}  {item['final_status'] or '...':>4}  "
-                f"{item['outcome'] or item['state']:<9} kvk={item['kvk_number']} fy={item['financial_year'] or '-'} "
-                f"sender={item['sender']}"
-            )
+            _echo_json(item)
+            continue
+        i = {k: safe(v) for k, v in item.items()}
+        final, state = safe(item["final_status"] or "..."), safe(item["outcome"] or item["state"])
+        click.echo(
+            f"{i['kenmerk']}  {i['received_at'][:19]}  {final:>4}  {state:<9} kvk={i['kvk_number']} "
+            f"fy={i['financial_year']} aanleverkenmerk={i['aanleverkenmerk']} sender={i['sender']}"
+        )
 
 
-@submissions.command("show")
-@click.argument("kenmerk")
-@click.option("--json", "as_json", is_flag=True)
-@with_store
-async def show_submission(store: Store, settings: Settings, kenmerk: str, as_json: bool) -> None:
-    """Print a submission's history, findings, sender and payload hashes."""
+async def _submission_data(store: Store, kenmerk: str) -> dict[str, Any] | None:
     sub = await store.get_submission(kenmerk)
     if sub is None:
-        raise click.ClickException(f"no submission with kenmerk {kenmerk}")
-    docs = await store.get_documents(kenmerk)
-    history = await store.status_history(kenmerk)
-    found = await store.findings_for(kenmerk)
-    notes = await store.notifications_for(kenmerk)
-    replays = await store.replays_for(kenmerk)
-    data = {
+        return None
+    return {
         "kenmerk": sub.kenmerk,
         "berichtsoort": sub.berichtsoort,
         "aanleverkenmerk": sub.aanleverkenmerk,
@@ -188,14 +158,9 @@ async def show_submission(store: Store, settings: Settings, kenmerk: str, as_jso
         "final_status": sub.final_status,
         "raw": {"sha256": sub.raw_sha256, "size": sub.raw_size},
         "documents": [
-            {
-                "position": d.position,
-                "bestandsnaam": d.bestandsnaam,
-                "mime_type": d.mime_type,
-                "size": d.size,
-                "sha256": d.sha256,
-            }
-            for d in docs
+            {"position": d.position, "bestandsnaam": d.bestandsnaam, "mime_type": d.mime_type, "size": d.size}
+            | {"sha256": d.sha256}
+            for d in await store.get_documents(kenmerk)
         ],
         "statuses": [
             {
@@ -206,11 +171,11 @@ async def show_submission(store: Store, settings: Settings, kenmerk: str, as_jso
                 "foutcode": s.foutcode,
                 "foutbeschrijving": s.foutbeschrijving,
             }
-            for s in history
+            for s in await store.status_history(kenmerk)
         ],
         "findings": [
             {"run": f.run, "code": f.code, "severity": f.severity, "message": f.message_en, "location": f.location}
-            for f in found
+            for f in await store.findings_for(kenmerk)
         ],
         "notifications": [
             {
@@ -222,47 +187,73 @@ async def show_submission(store: Store, settings: Settings, kenmerk: str, as_jso
                 "sent_at": _iso(n.sent_at),
                 "last_error": n.last_error,
             }
-            for n in notes
+            for n in await store.notifications_for(kenmerk)
         ],
-        "replays": [{"run": r.run, "actor": r.actor, "reason": r.reason, "at": _iso(r.created_at)} for r in replays],
+        "replays": [
+            {"run": r.run, "actor": r.actor, "reason": r.reason, "at": _iso(r.created_at)}
+            for r in await store.replays_for(kenmerk)
+        ],
     }
-    if as_json:
-        click.echo(json.dumps(data, indent=2))
-        return
-    click.echo(f"kenmerk        {data['kenmerk']}")
-    for key in (
-        "berichtsoort",
-        "aanleverkenmerk",
-        "belanghebbende",
-        "received_at",
-        "state",
-        "run",
-        "outcome",
-        "final_status",
-        "notify_address",
-    ):
-        click.echo(f"{key:<15}{data[key]}")
-    click.echo(f"sender         {sub.sender_subject} (OIN {sub.sender_oin})")
-    click.echo(f"raw message    sha256 {sub.raw_sha256}, {sub.raw_size} bytes")
+
+
+_SHOWN = (
+    "kenmerk",
+    "berichtsoort",
+    "aanleverkenmerk",
+    "belanghebbende",
+    "received_at",
+    "state",
+    "run",
+    "outcome",
+    "final_status",
+    "notify_address",
+)
+
+
+def _show_text(data: dict[str, Any]) -> list[str]:
+    """The human-readable form; every value from outside passes through safe()."""
+    width = max(len(k) for k in (*_SHOWN, "raw message")) + 2  # a label never runs into its value
+    sender, raw = data["sender"], data["raw"]
+    lines = [f"{key:<{width}}{safe(data[key])}" for key in _SHOWN]
+    lines.append(f"{'sender':<{width}}{safe(sender['subject'])} (OIN {safe(sender['oin'])})")
+    lines.append(f"{'raw message':<{width}}sha256 {raw['sha256']}, {raw['size']} bytes")
     for d in data["documents"]:
-        click.echo(
-            f"document {d['position']}     {d['bestandsnaam']} {d['mime_type']} {d['size']} bytes sha256 {d['sha256']}"
+        label = f"document {d['position']}"
+        lines.append(
+            f"{label:<{width}}{safe(d['bestandsnaam'])} {safe(d['mime_type'])} {d['size']} bytes sha256 {d['sha256']}"
         )
-    click.echo("statuses:")
+    lines.append("statuses:")
     for s in data["statuses"]:
-        fout = f"  {s['foutcode']}: {s['foutbeschrijving']}" if s["foutcode"] else ""
-        click.echo(f"  run {s['run']}  {s['at']}  {s['code']}  {s['description']}{fout}")
-    click.echo("findings:")
+        fout = f"  {safe(s['foutcode'])}: {safe(s['foutbeschrijving'])}" if s["foutcode"] else ""
+        lines.append(f"  run {s['run']}  {s['at']}  {s['code']}  {safe(s['description'])}{fout}")
+    lines.append("findings:")
     for f in data["findings"]:
-        click.echo(
-            f"  run {f['run']}  {f['code']} [{f['severity']}] {f['message']}"
-            + (f" ({f['location']})" if f["location"] else "")
-        )
-    click.echo("notifications:")
+        where = f" ({safe(f['location'])})" if f["location"] else ""
+        lines.append(f"  run {f['run']}  {f['code']} [{f['severity']}] {safe(f['message'])}{where}")
+    lines.append("notifications:")
     for n in data["notifications"]:
-        click.echo(f"  run {n['run']}  {n['outcome']}  {n['state']}  to {n['recipient']}  attempts {n['attempts']}")
+        lines.append(
+            f"  run {n['run']}  {n['outcome']}  {n['state']}  to {safe(n['recipient'])}  attempts {n['attempts']}"
+        )
     for r in data["replays"]:
-        click.echo(f"replay: run {r['run']} by {r['actor']} at {r['at']}: {r['reason']}")
+        lines.append(f"replay: run {r['run']} by {safe(r['actor'])} at {r['at']}: {safe(r['reason'])}")
+    return lines
+
+
+@submissions.command("show")
+@click.argument("kenmerk")
+@click.option("--json", "as_json", is_flag=True)
+@with_store
+async def show_submission(store: Store, settings: Settings, kenmerk: str, as_json: bool) -> None:
+    """Print a submission's history, findings, sender and payload hashes."""
+    data = await _submission_data(store, kenmerk)
+    if data is None:
+        raise click.ClickException(f"no submission with kenmerk {safe(kenmerk)}")
+    if as_json:
+        _echo_json(data, indent=2)
+        return
+    for line in _show_text(data):
+        click.echo(line)
 
 
 @submissions.command("export")
@@ -270,19 +261,20 @@ async def show_submission(store: Store, settings: Settings, kenmerk: str, as_jso
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @with_store
 async def export_submission(store: Store, settings: Settings, kenmerk: str, directory: Path) -> None:
-    """Write the original message and its files to DIRECTORY."""
+    """Write the original message and its files to DIRECTORY (all of them, or none)."""
+    from gateway.export import ExportFile, export_files, file_name
+
     raw = await store.get_raw(kenmerk)
     if raw is None:
-        raise click.ClickException(f"no submission with kenmerk {kenmerk}")
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "message.xml").write_bytes(raw)
-    for d in await store.get_documents(kenmerk):
-        # bestandsnaam is the sender's text, never a path: keep only safe characters.
-        safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in d.bestandsnaam).lstrip(".") or "file"
-        name = f"{d.position:02d}-{safe}"
-        (directory / name).write_bytes(d.content)
-        click.echo(str(directory / name))
-    click.echo(str(directory / "message.xml"))
+        raise click.ClickException(f"no submission with kenmerk {safe(kenmerk)}")
+    files = [ExportFile(file_name(d.position, d.bestandsnaam), d.content) for d in await store.get_documents(kenmerk)]
+    files.append(ExportFile("message.xml", raw))
+    try:
+        written = export_files(directory, files)
+    except OSError as exc:
+        raise click.ClickException(f"export to {directory} failed, nothing written: {exc.strerror or exc}") from None
+    for path in written:
+        click.echo(safe(path))
 
 
 # ----------------------------------------------------------------------- replay
@@ -316,7 +308,7 @@ async def replay_cmd(
 ) -> None:
     """Re-run the checks on the stored original of one submission, or of all that match."""
     from gateway.ops import replay
-    from gateway.queue.connections import connect
+    from gateway.queue.connections import start_and_connect
 
     if kenmerk:
         if await store.get_submission(kenmerk) is None:
@@ -332,7 +324,7 @@ async def replay_cmd(
             click.echo(json.dumps({"kenmerk": k, "dry_run": True}) if as_json else k)
         click.echo(f"{len(kenmerken)} submission(s) would be replayed", err=True)
         return
-    pool = await connect(settings)
+    pool = await start_and_connect(settings)
     skipped = 0
     try:
         with (
@@ -447,5 +439,42 @@ def dev_ca(folder: Path, kvk_number: str, hosts: tuple[str, ...]) -> None:
         click.echo(f"{name:<11}{path}")
 
 
+# ----------------------------------------------------------------------- KVK API (gateway/register/cli.py)
+
+from gateway.register import cli as register_cli  # noqa: E402
+
+main.add_command(register_cli.costs)
+register.add_command(register_cli.lookup)
+register.add_command(register_cli.waiting)
+
+
+def _register_checks() -> None:
+    from gateway.checks.cli import check_command, taxonomy_group
+
+    main.add_command(check_command)
+    main.add_command(taxonomy_group)
+
+
+_register_checks()
+
+
+# ----------------------------------------------------------------------- db (schema migrations)
+
+from gateway.store.commands import db  # noqa: E402  (registered after the other commands)
+
+main.add_command(db)
+
+
+def _register_zdj() -> None:
+    # Zelf Deponeren operator commands live in their own module (gateway/web/cli.py).
+    from gateway.web.cli import zdj
+
+    main.add_command(zdj)
+
+
+_register_zdj()
+
+
 if __name__ == "__main__":
     sys.exit(main())
+

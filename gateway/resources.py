@@ -18,3 +18,9 @@ def load_json(name: str) -> Any:
 
 def schema_path(name: str) -> Path:
     return SCHEMAS_DIR / name
+
+
+def berichtsoorten() -> dict[str, dict[str, Any]]:
+    """The berichtsoorten this gateway accepts, by name (schemas/berichtsoorten.json): both
+    intake channels, WUS and the Zelf Deponeren web form, offer the same ones."""
+    return dict(load_json("berichtsoorten.json")["berichtsoorten"])

@@ -19,11 +19,13 @@ from gateway.intake.tls import server_context
 from gateway.intake.trust import CertificateChecker, CrlStore, load_bundle
 from gateway.notify.transport import make_transport
 from gateway.ops.app import create_ops_app
-from gateway.queue.connections import connect, redis_settings
-from gateway.queue.redis_server import EmbeddedRedis
-from gateway.queue.worker import make_worker
+from gateway.queue.connections import embedded_redis, start_and_connect
+from gateway.queue.supervisor import WorkerSupervisor
 from gateway.settings import Settings
 from gateway.store.db import Store
+from gateway.store.errors import is_transient
+from gateway.web.ops import register as register_zdj
+from gateway.web.server import start_web
 
 log = structlog.get_logger(__name__)
 
@@ -44,6 +46,8 @@ class Running:
     server: asyncio.AbstractServer | None = None
 
     async def stop(self) -> None:
+        """Stop accepting first, then let requests in flight finish (aiohttp waits for them):
+        a request accepted during shutdown would be stored and never answered."""
         if self.server is not None:
             self.server.close()
         await self.runner.cleanup()
@@ -93,12 +97,14 @@ async def start_intake(settings: Settings, store: Store, pool: ArqRedis, checker
         url=f"{scheme}://{settings.host}:{port}/wus/2.0/aanleverservice/1.2",
         proxy_mode=ssl_ctx is None,
     )
-    return Running(runner, port)
+    return Running(runner, port, server)
 
 
 async def start_ops(settings: Settings, store: Store, pool: ArqRedis) -> Running:
     transport = make_transport(settings.smtp_url, settings.maildir, timeout=5)
-    runner = web.AppRunner(create_ops_app(settings, store, pool, transport), access_log=None, handle_signals=False)
+    app = create_ops_app(settings, store, pool, transport)
+    register_zdj(app, store, settings)  # the Zelf Deponeren operators' page, on the same listener
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, settings.ops_host, settings.ops_port)
     await site.start()
@@ -106,20 +112,42 @@ async def start_ops(settings: Settings, store: Store, pool: ArqRedis) -> Running
     return Running(runner, settings.ops_port)
 
 
-async def _wait_for_signal() -> None:
+def _stop_on_signals() -> asyncio.Event:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    return stop
+
+
+async def _open_store(settings: Settings) -> Store:
+    """The store, once the database answers: a worker started before its database waits."""
+    delay = 0.5
+    while True:
+        store = Store.from_url(settings.effective_database_url)
+        try:
+            await store.init_schema()
+            return store
+        except Exception as exc:
+            await store.close()
+            if not is_transient(exc):
+                raise
+            log.warning("database not reachable yet", error=str(exc), retry_in=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
 
 
 async def serve(settings: Settings, *, with_worker: bool) -> None:
     settings = prepare(settings)
-    embedded = None if settings.redis_url else EmbeddedRedis(settings.data_dir)
-    store = Store.from_url(settings.effective_database_url)
-    await store.init_schema()
-    pool = await connect(settings, embedded)
+    if not settings.require_signature:
+        log.warning(
+            "GATEWAY_REQUIRE_SIGNATURE=false: requests without a WS-Security signature are accepted; "
+            "for trying things out only, never in production"
+        )
+    stop = _stop_on_signals()
+    embedded = embedded_redis(settings)
+    store = await _open_store(settings)
+    pool = await start_and_connect(settings, embedded)
     assert settings.client_ca is not None
     bundle = load_bundle(settings.client_ca)
     crls = CrlStore(list(settings.crl_sources), settings.data_dir / "crl-cache", bundle)
@@ -127,37 +155,37 @@ async def serve(settings: Settings, *, with_worker: bool) -> None:
     crl_task = asyncio.create_task(crls.refresh_forever(settings.crl_refresh_seconds)) if crls.enabled else None
     running = await start_intake(settings, store, pool, CertificateChecker(bundle, crls))
     ops = await start_ops(settings, store, pool)
-    worker_task = None
-    worker = None
-    if with_worker:
-        worker = make_worker(settings, redis_settings(settings, embedded), store=store, handle_signals=False)
-        worker_task = asyncio.create_task(worker.async_run())
+    web_pages = await start_web(settings, store, pool)
+    worker = (
+        asyncio.create_task(WorkerSupervisor(settings, store, embedded).run(stop)) if with_worker else None
+    )
     try:
-        await _wait_for_signal()
+        await stop.wait()
     finally:
         log.info("shutting down")
+        stop.set()
         if crl_task is not None:
             crl_task.cancel()
-        if worker is not None and worker_task is not None:
-            await worker.close()
-            worker_task.cancel()
+        if worker is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await worker_task
+                await worker
         await running.stop()
         await ops.stop()
+        if web_pages is not None:
+            await web_pages.stop()
         await pool.aclose()
         await store.close()
-        if embedded is not None and embedded.started_here and with_worker:
-            embedded.stop()
+        # `gateway dev` owns the data folder's redis-server, also one it adopted after a
+        # crash; it leaves it running only for other gateway processes still using it.
+        if embedded is not None and with_worker:
+            await asyncio.to_thread(embedded.stop_if_unused)
 
 
 async def work(settings: Settings, *, burst: bool = False) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = Store.from_url(settings.effective_database_url)
-    await store.init_schema()
-    worker = make_worker(settings, redis_settings(settings), store=store, burst=burst)
+    stop = _stop_on_signals()
+    store = await _open_store(settings)
     try:
-        await worker.async_run()
+        await WorkerSupervisor(settings, store, embedded_redis(settings), burst=burst).run(stop)
     finally:
-        await worker.close()
         await store.close()

@@ -8,99 +8,121 @@ mails written to a maildir there.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+import types
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-
-from gateway.resources import SCHEMAS_DIR
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 MiB = 1024 * 1024
 
 
-def _env(name: str, default: str | None = None) -> str | None:
-    value = os.environ.get(name)
-    return value if value not in (None, "") else default
+class SettingsError(ValueError):
+    pass
 
 
-def _bool(value: str | None, default: bool) -> bool:
-    if value is None:
-        return default
-    return value.strip().lower() in ("1", "true", "yes", "on")
-
-
-def _list(value: str | None) -> tuple[str, ...]:
-    return tuple(v.strip() for v in (value or "").split(",") if v.strip())
+def _convert(raw: str, kind: Any, env: str) -> Any:
+    """The environment's text as the field's type (``X | None`` is read as X)."""
+    if get_origin(kind) in (Union, types.UnionType):
+        kind = next(a for a in get_args(kind) if a is not type(None))
+    try:
+        if kind is bool:
+            return raw.strip().lower() in ("1", "true", "yes", "on")
+        if kind in (int, float, str, Path):
+            return kind(raw)
+        if get_origin(kind) is tuple:
+            return tuple(v.strip() for v in raw.split(",") if v.strip())
+    except ValueError:
+        raise SettingsError(f"{env}={raw!r} is not a valid {getattr(kind, '__name__', kind)}") from None
+    raise TypeError(f"no conversion for {kind}")
 
 
 @dataclass(frozen=True)
 class Settings:
-    data_dir: Path = Path("data")
+    # Each field: its default and the environment variable that overrides it, stated once.
+    data_dir: Path = field(default=Path("data"), metadata={"env": "GATEWAY_DATA_DIR"})
     #: SQLAlchemy async URL; None means SQLite at ``data_dir/gateway.db``.
-    database_url: str | None = None
+    database_url: str | None = field(default=None, metadata={"env": "GATEWAY_DATABASE_URL"})
     #: ``redis://`` URL; None means a private redis-server on a unix socket under data_dir.
-    redis_url: str | None = None
+    redis_url: str | None = field(default=None, metadata={"env": "GATEWAY_REDIS_URL"})
     #: ``smtp://user:pass@host:port`` (or ``smtps://``); None means the maildir ``data_dir/mail``.
-    smtp_url: str | None = None
-    mail_from: str = "Filing gateway <noreply@gateway.invalid>"
+    smtp_url: str | None = field(default=None, metadata={"env": "GATEWAY_SMTP_URL"})
+    mail_from: str = field(default="Filing gateway <noreply@gateway.invalid>", metadata={"env": "GATEWAY_MAIL_FROM"})
 
-    host: str = "127.0.0.1"
-    port: int = 8443
-    #: Base URL written into the served WSDL; None means derived from the request's Host.
-    public_url: str | None = None
-    tls_cert: Path | None = None
-    tls_key: Path | None = None
+    host: str = field(default="127.0.0.1", metadata={"env": "GATEWAY_HOST"})
+    port: int = field(default=8443, metadata={"env": "GATEWAY_PORT"})
+    #: Base URL written into the served WSDL; None means the listener's own address (never
+    #: the request's Host header, which the client controls).
+    public_url: str | None = field(default=None, metadata={"env": "GATEWAY_PUBLIC_URL"})
+    #: The gateway's OIN, answered as identiteitOntvanger; None: the signing certificate's serialNumber.
+    oin: str | None = field(default=None, metadata={"env": "GATEWAY_OIN"})
+    tls_cert: Path | None = field(default=None, metadata={"env": "GATEWAY_TLS_CERT"})
+    tls_key: Path | None = field(default=None, metadata={"env": "GATEWAY_TLS_KEY"})
     #: CA bundle that client certificates must chain to.
-    client_ca: Path | None = None
+    client_ca: Path | None = field(default=None, metadata={"env": "GATEWAY_CLIENT_CA"})
 
     #: JSON file mapping sender OIN (or certificate subject) to a notification address.
-    senders_file: Path | None = None
-    default_notify_address: str | None = None
+    senders_file: Path | None = field(default=None, metadata={"env": "GATEWAY_SENDERS_FILE"})
+    default_notify_address: str | None = field(default=None, metadata={"env": "GATEWAY_DEFAULT_NOTIFY_ADDRESS"})
 
     #: WS-Security: refuse unsigned requests (Digipoort does).
-    require_signature: bool = True
+    require_signature: bool = field(default=True, metadata={"env": "GATEWAY_REQUIRE_SIGNATURE"})
     #: "certificate": the signing certificate must be the TLS client certificate;
     #: "subject": any certificate with the same subject (e.g. a separate signing certificate).
-    signer_match: str = "certificate"
-    signature_max_age: int = 600
-    clock_skew: int = 300
-    sign_responses: bool = True
+    signer_match: str = field(default="certificate", metadata={"env": "GATEWAY_SIGNER_MATCH"})
+    signature_max_age: int = field(default=600, metadata={"env": "GATEWAY_SIGNATURE_MAX_AGE"})
+    clock_skew: int = field(default=300, metadata={"env": "GATEWAY_CLOCK_SKEW"})
+    sign_responses: bool = field(default=True, metadata={"env": "GATEWAY_SIGN_RESPONSES"})
     #: Certificate and key the gateway signs responses with; default: the TLS server pair.
-    signing_cert: Path | None = None
-    signing_key: Path | None = None
+    signing_cert: Path | None = field(default=None, metadata={"env": "GATEWAY_SIGNING_CERT"})
+    signing_key: Path | None = field(default=None, metadata={"env": "GATEWAY_SIGNING_KEY"})
 
     #: CRLs (file paths or http(s) URLs) of the client CAs; empty: no revocation checking.
-    crl_sources: tuple[str, ...] = ()
-    crl_refresh_seconds: int = 3600
+    crl_sources: tuple[str, ...] = field(default=(), metadata={"env": "GATEWAY_CRL"})
+    crl_refresh_seconds: int = field(default=3600, metadata={"env": "GATEWAY_CRL_REFRESH"})
     #: Reverse-proxy mode: TLS ends at a proxy, which passes the verified client
     #: certificate (URL-encoded PEM) in this header; the gateway then listens on plain HTTP
     #: and accepts requests only from ``trusted_proxies``.
-    proxy_cert_header: str | None = None
-    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+    proxy_cert_header: str | None = field(default=None, metadata={"env": "GATEWAY_PROXY_CERT_HEADER"})
+    trusted_proxies: tuple[str, ...] = field(default=("127.0.0.1", "::1"), metadata={"env": "GATEWAY_TRUSTED_PROXIES"})
 
-    max_request_bytes: int = 100 * MiB
-    max_part_bytes: int = 20 * MiB
-    request_read_timeout: float = 60.0
+    max_request_bytes: int = field(default=100 * MiB, metadata={"env": "GATEWAY_MAX_REQUEST_BYTES"})
+    max_part_bytes: int = field(default=20 * MiB, metadata={"env": "GATEWAY_MAX_PART_BYTES"})
+    request_read_timeout: float = field(default=60.0, metadata={"env": "GATEWAY_REQUEST_READ_TIMEOUT"})
     #: Seconds a client may take for the TLS handshake and for a request's headers.
-    header_timeout: float = 15.0
+    header_timeout: float = field(default=15.0, metadata={"env": "GATEWAY_HEADER_TIMEOUT"})
 
     #: Seconds a job may run; also bounds how long a killed worker's job stays claimed.
-    job_timeout: int = 60
-    mail_max_tries: int = 12
+    job_timeout: int = field(default=60, metadata={"env": "GATEWAY_JOB_TIMEOUT"})
+    #: CPU seconds the checks of one statement may use before their process is killed (CPU,
+    #: not wall time: a busy machine is not the statement's fault); None: half the job timeout.
+    check_timeout: float | None = field(default=None, metadata={"env": "GATEWAY_CHECK_TIMEOUT"})
+    #: Failed attempts at checking (overrun, crashed) before a run gets a final technical
+    #: status (321) and waits for an operator.
+    max_check_attempts: int = field(default=3, metadata={"env": "GATEWAY_MAX_CHECK_ATTEMPTS"})
+    mail_max_tries: int = field(default=12, metadata={"env": "GATEWAY_MAIL_MAX_TRIES"})
     #: Jobs one worker process runs at once (they mostly wait on the database and SMTP).
-    worker_concurrency: int = 16
-    queue_name: str = "gateway:queue"
-    reconcile_every_minutes: int = 1
+    worker_concurrency: int = field(default=16, metadata={"env": "GATEWAY_WORKER_CONCURRENCY"})
+    queue_name: str = field(default="gateway:queue", metadata={"env": "GATEWAY_QUEUE_NAME"})
 
-    ops_host: str = "127.0.0.1"
-    ops_port: int = 8081
-    ops_token: str | None = None
-
-    schemas_dir: Path = field(default=SCHEMAS_DIR)
+    ops_host: str = field(default="127.0.0.1", metadata={"env": "GATEWAY_OPS_HOST"})
+    ops_port: int = field(default=8081, metadata={"env": "GATEWAY_OPS_PORT"})
+    ops_token: str | None = field(default=None, metadata={"env": "GATEWAY_OPS_TOKEN"})
 
     @property
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'gateway.db').resolve()}"
+
+    @property
+    def check_budget(self) -> float:
+        return self.check_timeout if self.check_timeout else self.job_timeout * 0.5
+
+    @property
+    def check_wall_seconds(self) -> float:
+        """Wall time for the checks and their look-ups; the rest of the job's time is for
+        storing the outcome."""
+        return self.job_timeout * 0.8
 
     @property
     def certs_dir(self) -> Path:
@@ -123,44 +145,15 @@ class Settings:
         )
 
     @classmethod
-    def from_env(cls) -> Settings:
-        def path(name: str) -> Path | None:
-            v = _env(name)
-            return Path(v) if v else None
-
-        defaults = cls()
-        return cls(
-            data_dir=Path(_env("GATEWAY_DATA_DIR", "data") or "data"),
-            database_url=_env("GATEWAY_DATABASE_URL"),
-            redis_url=_env("GATEWAY_REDIS_URL"),
-            smtp_url=_env("GATEWAY_SMTP_URL"),
-            mail_from=_env("GATEWAY_MAIL_FROM", defaults.mail_from) or defaults.mail_from,
-            host=_env("GATEWAY_HOST", defaults.host) or defaults.host,
-            port=int(_env("GATEWAY_PORT", str(defaults.port)) or defaults.port),
-            public_url=_env("GATEWAY_PUBLIC_URL"),
-            tls_cert=path("GATEWAY_TLS_CERT"),
-            tls_key=path("GATEWAY_TLS_KEY"),
-            client_ca=path("GATEWAY_CLIENT_CA"),
-            senders_file=path("GATEWAY_SENDERS_FILE"),
-            default_notify_address=_env("GATEWAY_DEFAULT_NOTIFY_ADDRESS"),
-            require_signature=_bool(_env("GATEWAY_REQUIRE_SIGNATURE"), True),
-            signer_match=_env("GATEWAY_SIGNER_MATCH", "certificate") or "certificate",
-            signature_max_age=int(_env("GATEWAY_SIGNATURE_MAX_AGE", "600") or 600),
-            clock_skew=int(_env("GATEWAY_CLOCK_SKEW", "300") or 300),
-            sign_responses=_bool(_env("GATEWAY_SIGN_RESPONSES"), True),
-            signing_cert=path("GATEWAY_SIGNING_CERT"),
-            signing_key=path("GATEWAY_SIGNING_KEY"),
-            crl_sources=_list(_env("GATEWAY_CRL")),
-            crl_refresh_seconds=int(_env("GATEWAY_CRL_REFRESH", "3600") or 3600),
-            proxy_cert_header=_env("GATEWAY_PROXY_CERT_HEADER"),
-            trusted_proxies=_list(_env("GATEWAY_TRUSTED_PROXIES")) or defaults.trusted_proxies,
-            max_request_bytes=int(_env("GATEWAY_MAX_REQUEST_BYTES", str(defaults.max_request_bytes)) or 0),
-            header_timeout=float(_env("GATEWAY_HEADER_TIMEOUT", "15") or 15),
-            request_read_timeout=float(_env("GATEWAY_REQUEST_READ_TIMEOUT", "60") or 60),
-            worker_concurrency=int(_env("GATEWAY_WORKER_CONCURRENCY", "16") or 16),
-            job_timeout=int(_env("GATEWAY_JOB_TIMEOUT", str(defaults.job_timeout)) or 60),
-            queue_name=_env("GATEWAY_QUEUE_NAME", defaults.queue_name) or defaults.queue_name,
-            ops_host=_env("GATEWAY_OPS_HOST", defaults.ops_host) or defaults.ops_host,
-            ops_port=int(_env("GATEWAY_OPS_PORT", str(defaults.ops_port)) or defaults.ops_port),
-            ops_token=_env("GATEWAY_OPS_TOKEN"),
-        )
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Each field's default, overridden by its environment variable when that is set
+        and not empty."""
+        environ = dict(os.environ) if environ is None else environ
+        hints = get_type_hints(cls)
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            env = f.metadata["env"]
+            raw = environ.get(env, "")
+            if raw != "":
+                values[f.name] = _convert(raw, hints[f.name], env)
+        return cls(**values)

@@ -10,50 +10,60 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from gateway.checks.base import CheckContext, Finding, finding
-from gateway.checks.facts import first_value, parse_date
+from gateway.checks.base import CheckContext, FilingOnFile, Finding, finding
+from gateway.checks.statement import parse_date
+
+
+def supersedes(ctx: CheckContext) -> list[int]:
+    """The filings on file this statement replaces once accepted: a non-adopted one by any
+    newer statement, an adopted one only by an adopted correction."""
+    st = ctx.statement
+    if st is None:
+        return []
+    adopted_on_file: list[FilingOnFile] = [f for f in ctx.on_file if f.adopted]
+    if adopted_on_file:
+        return [f.id for f in adopted_on_file] if st.kvk.resubmission and st.kvk.adopted else []
+    return [f.id for f in ctx.on_file]
 
 
 def check(ctx: CheckContext) -> Iterator[Finding]:
-    inst = ctx.instance
-    if inst is None:
+    st = ctx.statement
+    if st is None:
         return
-    status = first_value(inst, "adoption_status")
-    raw_date = first_value(inst, "adoption_date")
-    resubmission = (first_value(inst, "resubmission") or "").strip() == "Ja"
-    period = ctx.derived.get("period")
-    adopted = status == "Ja"
-    ctx.derived["adopted"] = adopted
-
+    kvk = st.kvk
+    status, raw_date, adopted = kvk.adoption_status, kvk.adoption_date, kvk.adopted
     if status not in ("Ja", "Nee"):
         yield finding("GW-ADO-01", value=status or "-")
     elif adopted and raw_date is None:
         yield finding("GW-ADO-02")
     elif not adopted and raw_date is not None:
         yield finding("GW-ADO-03", date=raw_date)
+    # On the classic route BR-KVK-4.10, 4.12, 4.16 and 4.20 are message-level filing rules
+    # (gateway.checks.rules.business), reported there with their places in the file; the
+    # Inline XBRL route has no such rules, so there the model's values are checked here.
+    inline = ctx.reading.route != "xbrl"
     if adopted and raw_date is not None:
-        when = parse_date(raw_date)
-        if when is None:
-            yield finding("BR-KVK-4.20", value=raw_date, concept="DocumentAdoptionDate")
-        else:
-            if period is not None and period.end is not None and when <= period.end:
-                yield finding("GW-ADO-04", date=when, end=period.end)
-            if when > ctx.filed_on:
-                yield finding("BR-KVK-4.10", date=when, filed=ctx.filed_on)
-    if resubmission and not adopted:
+        yield from _adoption_date(ctx, raw_date, inline)
+    if inline and kvk.resubmission and not adopted:
         yield finding("BR-KVK-4.12")
 
     # What is on file for this company and year (active filings only).
-    adopted_on_file = [f for f in ctx.on_file if f.adopted]
-    year = ctx.derived.get("financial_year")
-    kvk = ctx.derived.get("kvk_number")
-    if adopted_on_file:
-        if resubmission and adopted:
-            ctx.derived["supersedes"] = [f.id for f in adopted_on_file]
-        else:
-            yield finding("GW-KVK-DUP", kvk_number=kvk, year=year)
-    else:
-        if resubmission:
-            yield finding("GW-ADO-05", kvk_number=kvk, year=year)
-        # A non-adopted statement on file is replaced by this one.
-        ctx.derived["supersedes"] = [f.id for f in ctx.on_file]
+    if any(f.adopted for f in ctx.on_file):
+        if not (kvk.resubmission and adopted):
+            yield finding("GW-KVK-DUP", kvk_number=kvk.kvk_number, year=kvk.financial_year)
+    elif kvk.resubmission:
+        yield finding("GW-ADO-05", kvk_number=kvk.kvk_number, year=kvk.financial_year)
+
+
+def _adoption_date(ctx: CheckContext, raw_date: str, inline: bool) -> Iterator[Finding]:
+    assert ctx.statement is not None
+    end = ctx.statement.kvk.period.end
+    when = parse_date(raw_date)
+    if when is None:
+        if inline:
+            yield finding("BR-KVK-4.20", value=raw_date, concept="DocumentAdoptionDate")
+        return
+    if end is not None and when <= end:
+        yield finding("GW-ADO-04", date=when, end=end)
+    if inline and when > ctx.filed_on:
+        yield finding("BR-KVK-4.10", date=when, filed=ctx.filed_on)

@@ -23,10 +23,10 @@ def add_months(day: date, months: int) -> date:
 
 
 def check(ctx: CheckContext) -> Iterator[Finding]:
-    period = ctx.derived.get("period")
-    if period is None or period.end is None:
+    end = ctx.statement.kvk.period.end if ctx.statement is not None else None
+    if end is None:
         return
     months = int(load_json("kvk/filing.json")["late_after_months"])
-    due = add_months(period.end, months)
+    due = add_months(end, months)
     if ctx.filed_on > due:
-        yield finding("GW-LATE-01", end=period.end, due=due, filed=ctx.filed_on)
+        yield finding("GW-LATE-01", end=end, due=due, filed=ctx.filed_on)

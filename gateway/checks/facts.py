@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import cache, lru_cache
 
+from gateway.checks.values import is_decimal
 from gateway.checks.xbrl import Fact, Instance
 from gateway.resources import load_json
 
@@ -18,6 +19,12 @@ def _config() -> tuple[tuple[re.Pattern[str], ...], dict[str, frozenset[str]], d
     patterns = tuple(re.compile(p) for p in data["namespace_patterns"])
     concepts = {k: frozenset(v) for k, v in data["concepts"].items()}
     return patterns, concepts, dict(data["size_values"])
+
+
+@cache
+def builtin_types() -> dict[str, str]:
+    """Base types of the concepts the gateway reads, for when no taxonomy is installed."""
+    return {k: v for k, v in load_json("kvk/concepts.json")["types"].items() if not k.startswith("_")}
 
 
 @lru_cache(maxsize=4096)
@@ -51,6 +58,11 @@ def size_class_of(value: str | None) -> str | None:
 
 
 def number(value: str) -> Decimal | None:
+    """The value as a number, when it is one in xs:decimal's lexical form: NaN, Infinity,
+    exponents and absurdly long numerals are not numbers here (they are reported as findings
+    by the filing rules and must never reach a comparison)."""
+    if not is_decimal(value):
+        return None
     try:
         return Decimal(value)
     except InvalidOperation:

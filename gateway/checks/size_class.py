@@ -5,12 +5,13 @@ entrypoint, and check that the parts the class must file are there."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from typing import Any
 
 from gateway.checks.base import CheckContext, Finding, finding
-from gateway.checks.facts import Figures, figures_at, first_value, size_class_of
+from gateway.checks.statement import XBRL, Figures
 from gateway.resources import load_json
 
 ORDER = ["micro", "small", "medium", "large"]
@@ -73,53 +74,73 @@ def derive(
     return "large"
 
 
-def check(ctx: CheckContext) -> Iterator[Finding]:
-    inst = ctx.instance
-    period = ctx.derived.get("period")
-    year = ctx.derived.get("financial_year")
-    if inst is None or period is None or year is None:
-        return
-    declared_raw = first_value(inst, "size_class")
-    declared = size_class_of(declared_raw)
-    if declared is None:
-        yield finding("GW-SIZE-01", value=declared_raw or "-")
-        return
-    ep = ctx.derived.get("entrypoint")
-    if ep is not None and ep["size_class"] is not None and ep["size_class"] != declared:
-        yield finding("GW-SIZE-04", entrypoint=NAMES["nl"][ep["size_class"]], declared=NAMES["nl"][declared])
-
-    current = figures_at(inst, period.start, period.end)
-    previous: Figures | None = None
-    if period.previous_start is not None and period.previous_end is not None:
-        previous = figures_at(inst, period.previous_start, period.previous_end)
-        if not previous.complete:
-            previous = _from_register(ctx, year - 1) or previous
-    else:
-        previous = _from_register(ctx, year - 1)
-    previous_class = _class_on_file(ctx, year - 1)
-    ctx.derived["figures"] = {"current": current.as_json(), "class": declared}
-
+def derive_for_year(year: int, current: Figures, previous: Figures | None, previous_class: str | None) -> str | None:
+    """The derived class for a financial year; with an optional regime the company may pick the
+    more favourable one. None when the figures cannot tell."""
     outcomes = {
         c for classes in limits_for(year) if (c := derive(classes, current, previous, previous_class)) is not None
     }
-    if not outcomes:
+    return min(outcomes, key=ORDER.index) if outcomes else None
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The size class as declared and as derived with the register's history."""
+
+    year: int
+    declared: str
+    derived: str | None
+    current: Figures
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"current": self.current.as_json(), "class": self.declared}
+        if self.derived is not None:
+            out["derived"] = self.derived
+        return out
+
+
+def assess(ctx: CheckContext) -> Assessment | None:
+    st = ctx.statement
+    if st is None:
+        return None
+    kvk = st.kvk
+    year, declared = kvk.financial_year, kvk.size_class_declared
+    if year is None or declared is None:
+        return None
+    previous = kvk.figures_previous
+    if previous is None or not previous.complete:
+        previous = _from_register(ctx, year - 1) or previous
+    derived = derive_for_year(year, kvk.figures_current, previous, _class_on_file(ctx, year - 1))
+    return Assessment(year, declared, derived, kvk.figures_current)
+
+
+def check(ctx: CheckContext) -> Iterator[Finding]:
+    st = ctx.statement
+    if st is None or st.kvk.financial_year is None:
+        return
+    result = assess(ctx)
+    if result is None:
+        yield finding("GW-SIZE-01", value=st.kvk.size_class_declared_raw or "-")
+        return
+    declared, derived = result.declared, result.derived
+    ep = st.entrypoint
+    if ep is not None and ep.size_class is not None and ep.size_class != declared:
+        yield finding("GW-SIZE-04", entrypoint=NAMES["nl"][ep.size_class], declared=NAMES["nl"][declared])
+    current = result.current
+    if derived is None:
         yield finding("GW-SIZE-06")
-    else:
-        # With an optional regime the company may pick the more favourable one.
-        derived = min(outcomes, key=ORDER.index)
-        ctx.derived["figures"]["derived"] = derived
-        if ORDER.index(declared) < ORDER.index(derived):
-            yield finding(
-                "GW-SIZE-02",
-                declared=NAMES["nl"][declared],
-                derived=NAMES["nl"][derived],
-                year=year,
-                assets=current.assets,
-                turnover=current.turnover,
-                employees=current.employees,
-            )
-        elif ORDER.index(declared) > ORDER.index(derived):
-            yield finding("GW-SIZE-03", declared=NAMES["nl"][declared], derived=NAMES["nl"][derived])
+    elif ORDER.index(declared) < ORDER.index(derived):
+        yield finding(
+            "GW-SIZE-02",
+            declared=NAMES["nl"][declared],
+            derived=NAMES["nl"][derived],
+            year=result.year,
+            assets=current.assets,
+            turnover=current.turnover,
+            employees=current.employees,
+        )
+    elif ORDER.index(declared) > ORDER.index(derived):
+        yield finding("GW-SIZE-03", declared=NAMES["nl"][declared], derived=NAMES["nl"][derived])
     yield from _parts(ctx, declared)
 
 
@@ -147,14 +168,13 @@ def _class_on_file(ctx: CheckContext, year: int) -> str | None:
 
 def _parts(ctx: CheckContext, declared: str) -> Iterator[Finding]:
     filing = load_json("kvk/filing.json")
-    inst = ctx.instance
-    assert inst is not None
-    present_names = {f.name for f in inst.facts}
+    st = ctx.statement
+    assert st is not None
+    present = st.kvk.parts_present
     for part in filing["parts"][declared]:
         evidence = filing["evidence"][part]
-        if evidence.get("bijlage"):
-            ok = any(p.position > 0 for p in ctx.parts)
-        else:
-            ok = bool(present_names & set(evidence["facts"]))
-        if not ok:
+        # The classic route carries the auditor's report as a bijlage; the inline route in the
+        # report itself, which the statement's parts_present already says.
+        by_bijlage = evidence.get("bijlage") and st.route == XBRL and any(p.position > 0 for p in ctx.parts)
+        if part not in present and not by_bijlage:
             yield finding("GW-SIZE-05", part_nl=evidence["nl"], part_en=evidence["en"], declared=NAMES["nl"][declared])

@@ -1,55 +1,54 @@
-"""The filers' HTTP interface: the two WUS services, their WSDLs and the XSD.
+"""The filers' HTTP interface: the three WUS services, their WSDLs and the XSD.
 
-Handlers are thin: bytes in, protocol logic from ``gateway.wus``, one store call,
-one enqueue, bytes out. Anything unexpected becomes an ``xx400`` fault, never a trace.
+One request's path: ``identify`` the peer by its client certificate (peer.py), ``read_body``
+(body.py), ``parse_request`` (wus/envelope.py), ``verify_request`` (security.py) into a
+``VerifiedRequest``, then the operation's handler (aanlever.py, status.py, ophaal.py) and a
+signed reply. Anything unexpected becomes an ``xx400`` fault, never a trace.
 """
 
 from __future__ import annotations
 
 import asyncio
-import uuid
+import re
 from collections.abc import Awaitable, Callable
-from functools import cache
+from datetime import timedelta
 
 import structlog
 from aiohttp import web
 from arq.connections import ArqRedis
 from cryptography import x509
+from cryptography.x509.oid import NameOID
 from lxml import etree
 
-from gateway.intake.security import ReplayGuard, ResponseSigner, check_message
+from gateway.intake.aanlever import aanleveren
+from gateway.intake.body import read_body
+from gateway.intake.context import Intake
+from gateway.intake.ophaal import ophalen
+from gateway.intake.peer import identify
+from gateway.intake.quietlog import quiet_aiohttp_server_log
+from gateway.intake.security import ResponseSigner, VerifiedRequest, claim_message, verify_request
 from gateway.intake.senders import SenderDirectory
-from gateway.intake.trust import CertificateChecker, CertificateRefused, cert_from_proxy_header
-from gateway.queue.jobs import enqueue_processing
-from gateway.resources import load_json, schema_path
+from gateway.intake.status import statusinformatie
+from gateway.intake.trust import CertificateChecker
+from gateway.intake.wsdl import XSD_PATH, wsdl_endpoint, xsd
 from gateway.settings import Settings
-from gateway.store.db import Sender, Store
-from gateway.wus import messages
-from gateway.wus.envelope import SoapRequest, build_fault, build_response, parse_request, utc_now
-from gateway.wus.faults import WusFault, nonconforming, technical
+from gateway.store.db import Store
+from gateway.store.ledger import MessageLedger
+from gateway.wus.envelope import build_fault, build_response, parse_request
+from gateway.wus.faults import WusFault, technical
+from gateway.wus.messages import Identiteit
 from gateway.wus.namespaces import Service
 
 log = structlog.get_logger(__name__)
 
 AANLEVER_PATH = "/wus/2.0/aanleverservice/1.2"
 STATUS_PATH = "/wus/2.0/statusinformatieservice/1.2"
-XSD_PATH = "/wus/2.0/digipoort-koppelvlak-1.2.xsd"
-SOAP_CONTENT_TYPE = "text/xml; charset=utf-8"
+OPHAAL_PATH = "/wus/2.0/ophaalservice/1.2"
 
-SETTINGS = web.AppKey("settings", Settings)
-STORE = web.AppKey("store", Store)
-POOL = web.AppKey("pool", ArqRedis)
-SENDERS = web.AppKey("senders", SenderDirectory)
-CHECKER = web.AppKey("checker", CertificateChecker)
-GUARD = web.AppKey("guard", ReplayGuard)
+INTAKE = web.AppKey("intake", Intake)
 SIGNER = web.AppKey("signer", ResponseSigner)
 
-
-def berichtsoorten() -> dict[str, dict[str, object]]:
-    return dict(load_json("berichtsoorten.json")["berichtsoorten"])
-
-
-# ----------------------------------------------------------------------- helpers
+Handler = Callable[[Intake, VerifiedRequest], Awaitable[etree._Element]]
 
 
 def soap_reply(body: bytes, *, fault: bool = False) -> web.Response:
@@ -58,279 +57,101 @@ def soap_reply(body: bytes, *, fault: bool = False) -> web.Response:
     return web.Response(body=body, status=500 if fault else 200, content_type="text/xml", charset="utf-8")
 
 
-async def read_body(request: web.Request, limit: int, timeout: float) -> bytes:
-    if request.content_length is not None and request.content_length > limit:
-        raise nonconforming(f"het bericht is groter dan de toegestane {limit} bytes.")
-    chunks: list[bytes] = []
-    total = 0
+def once_per_message_id(handler: Handler) -> Handler:
+    """Refuse a second message under a MessageID this sender already used (replay)."""
 
-    async def read() -> None:
-        nonlocal total
-        async for chunk in request.content.iter_chunked(1 << 16):
-            total += len(chunk)
-            if total > limit:
-                raise nonconforming(f"het bericht is groter dan de toegestane {limit} bytes.")
-            chunks.append(chunk)
+    async def handle(intake: Intake, req: VerifiedRequest) -> etree._Element:
+        await claim_message(intake.ledger, req, None)
+        return await handler(intake, req)
 
+    return handle
+
+
+async def _handle(handler: Handler, intake: Intake, req: VerifiedRequest) -> etree._Element:
+    """The handler's payload; its faults and failures answer the operation asked for."""
     try:
-        await asyncio.wait_for(read(), timeout)
-    except TimeoutError:
-        raise nonconforming("het bericht kwam niet binnen de toegestane tijd binnen.") from None
-    return b"".join(chunks)
-
-
-def _no_certificate() -> WusFault:
-    return WusFault(
-        "100", "Er is geen PKIoverheid-clientcertificaat aangeboden.", faultcode="wsse:FailedAuthentication"
-    )
-
-
-def peer_sender(request: web.Request) -> Sender:
-    """The sender behind the client certificate, from TLS or (proxy mode) a trusted proxy."""
-    settings = request.app[SETTINGS]
-    if settings.proxy_cert_header:
-        if request.remote not in settings.trusted_proxies:
-            log.warning("request not from a trusted proxy refused", remote=request.remote)
-            raise WusFault(
-                "100", "Verbindingen zijn alleen via de TLS-proxy toegestaan.", faultcode="wsse:FailedAuthentication"
-            )
-        header = request.headers.get(settings.proxy_cert_header)
-        if not header:
-            raise _no_certificate()
-        try:
-            cert = cert_from_proxy_header(header)
-        except CertificateRefused as exc:
-            raise exc.fault() from None
-    else:
-        ssl_object = request.transport.get_extra_info("ssl_object") if request.transport else None
-        der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
-        if not der:
-            raise _no_certificate()
-        cert = x509.load_der_x509_certificate(der)
-    try:
-        sender = request.app[CHECKER].check(cert)
-    except CertificateRefused as exc:
-        log.info("client certificate refused", subject=cert.subject.rfc4514_string(), reason=exc.reason)
-        raise exc.fault() from None
-    request["client_cert"] = cert
-    return sender
-
-
-async def parse_and_verify(request: web.Request, raw: bytes, service: Service) -> SoapRequest:
-    """Parse and validate the envelope, then apply the WS-Security policy to it."""
-    soap = await asyncio.to_thread(parse_request, raw, request.headers.get("SOAPAction"), service)
-    try:
-        await check_message(request.app[SETTINGS], request.app[GUARD], soap, raw, request["client_cert"])
+        return await handler(intake, req)
     except WusFault as fault:
-        raise _with_context(fault, soap.operation, soap.addressing.message_id) from None
-    return soap
+        raise fault.about(req.operation, req.message_id) from None
+    except Exception:
+        log.exception("unexpected error in intake", operation=req.operation)
+        raise technical("").about(req.operation, req.message_id) from None
 
 
-async def signed_reply(request: web.Request, body: bytes) -> web.Response:
+async def _serve(request: web.Request, intake: Intake, service: Service, handler: Handler) -> web.Response:
+    settings = intake.settings
+    peer = identify(request, settings, intake.checker)
+    raw = await read_body(request, settings.max_request_bytes, settings.request_read_timeout)
+    soap = await asyncio.to_thread(parse_request, raw, request.headers.get("SOAPAction"), service)
+    req = await verify_request(settings, soap, raw, peer)
+    payload = await _handle(handler, intake, req)
+    body = build_response(service, req.operation, payload, req.message_id)
     signer = request.app.get(SIGNER)
     if signer is not None:
         body = await asyncio.to_thread(signer.sign, body)
     return soap_reply(body)
 
 
-Handler = Callable[[web.Request, bytes, Sender], Awaitable[web.Response]]
-
-
 def soap_endpoint(service: Service, handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def endpoint(request: web.Request) -> web.StreamResponse:
-        settings = request.app[SETTINGS]
-        relates_to: str | None = None
-        operation: str | None = None
         try:
-            sender = peer_sender(request)
-            raw = await read_body(request, settings.max_request_bytes, settings.request_read_timeout)
-            return await handler(request, raw, sender)
-        except WusFault as fault:
-            relates_to = getattr(fault, "relates_to", None)
-            operation = getattr(fault, "operation", None)
+            return await _serve(request, request.app[INTAKE], service, handler)
+        except WusFault as refused:
+            fault = refused.about(service.operation_for_action(request.headers.get("SOAPAction")), None)
             log.info(
                 "request refused",
                 service=service.port_name,
+                operation=fault.operation,
                 foutcode=fault.foutcode(service),
                 reason=fault.description[:300],
             )
-            return soap_reply(build_fault(service, operation, fault, relates_to), fault=True)
+            return soap_reply(build_fault(service, fault), fault=True)
         except Exception:
             log.exception("unexpected error in intake", service=service.port_name)
-            return soap_reply(build_fault(service, operation, technical(""), relates_to), fault=True)
+            fault = technical("").about(service.operation_for_action(request.headers.get("SOAPAction")), None)
+            return soap_reply(build_fault(service, fault), fault=True)
 
     return endpoint
 
 
-def _with_context(fault: WusFault, operation: str, relates_to: str | None) -> WusFault:
-    fault.operation = operation  # type: ignore[attr-defined]
-    fault.relates_to = relates_to  # type: ignore[attr-defined]
-    return fault
+OIN = re.compile(r"^\d{20}$")
 
 
-# ----------------------------------------------------------------------- aanleveren
-
-
-async def aanleveren(request: web.Request, raw: bytes, sender: Sender) -> web.Response:
-    app = request.app
-    settings = app[SETTINGS]
-    # Parsing and base64-decoding tens of MiB is CPU work: keep the event loop free.
-    soap = await parse_and_verify(request, raw, Service.AANLEVER)
-    msg_id = soap.addressing.message_id
-    try:
-        req = await asyncio.to_thread(messages.AanleverRequest.from_element, soap.body, settings.max_part_bytes)
-        kinds = berichtsoorten()
-        if req.berichtsoort not in kinds:
-            raise nonconforming(
-                f"berichtsoort {req.berichtsoort!r} is onbekend; toegestaan: {', '.join(sorted(kinds))}."
-            )
-        allowed_types = [str(t) for t in kinds[req.berichtsoort]["identity_types"]]  # type: ignore[attr-defined]
-        if req.identiteit_belanghebbende.type.lower() not in {t.lower() for t in allowed_types}:
-            raise nonconforming(
-                f"identiteitBelanghebbende/type moet {' of '.join(allowed_types)} zijn voor {req.berichtsoort}."
-            )
-        if req.kenmerk:
-            raise nonconforming("een nieuw aanleverproces mag geen kenmerk meegeven.")
-    except WusFault as fault:
-        raise _with_context(fault, "aanleveren", msg_id) from None
-    kenmerk = str(uuid.uuid4())
-    received = utc_now()
-    notify = app[SENDERS].notify_address(sender)
-    try:
-        await app[STORE].record_submission(kenmerk, req, raw, sender, notify, received)
-    except Exception as exc:
-        log.error("could not store submission", error=type(exc).__name__, sender=sender.oin)
-        await app[GUARD].forget(sender.subject, msg_id or "")
-        raise _with_context(technical("Het bericht kon niet worden opgeslagen."), "aanleveren", msg_id) from None
-    # Stored durably: from here on the kenmerk is the sender's, even if Redis is down.
-    await enqueue_processing(app[POOL], kenmerk, 1, settings.queue_name)
-    log.info(
-        "submission received",
-        kenmerk=kenmerk,
-        berichtsoort=req.berichtsoort,
-        sender=sender.oin,
-        parts=len(req.parts),
-        size=len(raw),
-    )
-    payload = messages.aanlever_response(req, kenmerk, received)
-    return await signed_reply(request, build_response(Service.AANLEVER, "aanleveren", payload, msg_id))
-
-
-# ----------------------------------------------------------------------- status
-
-
-async def statusinformatie(request: web.Request, raw: bytes, sender: Sender) -> web.Response:
-    store = request.app[STORE]
-    soap = await parse_and_verify(request, raw, Service.STATUSINFORMATIE)
-    op = soap.operation
-    msg_id = soap.addressing.message_id
-    try:
-        if op in ("getStatussenProces", "getNieuweStatussenProces"):
-            q = messages.StatussenRequest.from_element(soap.body)
-            rows = await store.statuses_for_sender(
-                q.kenmerk, sender, only_new=op == "getNieuweStatussenProces", vanaf=q.vanaf, tot=q.tot
-            )
-            if rows is None:
-                # Same answer for "unknown" and "not yours": kenmerken are not to be probed.
-                raise nonconforming(f"kenmerk {q.kenmerk} is onbekend of hoort niet bij deze verzender.")
-            payload = messages.statussen_response(
-                op,
-                [
-                    messages.StatusResultaat(
-                        kenmerk=r.kenmerk,
-                        belanghebbende=messages.Identiteit(r.belanghebbende_nummer, r.belanghebbende_type),
-                        statuscode=r.code,
-                        tijdstempel=r.created_at,
-                        omschrijving=r.description,
-                        foutcode=r.foutcode,
-                        foutbeschrijving=r.foutbeschrijving,
-                        details=r.details,
-                    )
-                    for r in rows
-                ],
-            )
-        elif op == "getBerichtsoorten":
-            payload = messages.berichtsoorten_response(sorted(berichtsoorten()))
-        else:  # getProcessen
-            berichtsoort = messages._req(soap.body, "berichtsoort")
-            ident = soap.body.find(messages.K + "identiteitBelanghebbende")
-            assert ident is not None
-            nummer = messages._req(ident, "nummer")
-            rows = await store.processes_for_sender(sender, berichtsoort, nummer)
-            payload = messages.processen_response(
-                [
-                    messages.ProcesResultaat(
-                        kenmerk=r.kenmerk,
-                        berichtsoort=r.berichtsoort,
-                        belanghebbende=messages.Identiteit(r.belanghebbende_nummer, r.belanghebbende_type),
-                        ontvanger=messages.Identiteit(r.ontvanger_nummer, r.ontvanger_type)
-                        if r.ontvanger_nummer
-                        else None,
-                    )
-                    for r in rows
-                ]
-            )
-    except WusFault as fault:
-        raise _with_context(fault, op, msg_id) from None
-    return await signed_reply(request, build_response(Service.STATUSINFORMATIE, op, payload, msg_id))
-
-
-# ----------------------------------------------------------------------- WSDL
-
-
-@cache
-def _wsdl_template(name: str) -> bytes:
-    return schema_path(f"wus/{name}").read_bytes()
-
-
-def render_wsdl(name: str, base_url: str, path: str) -> bytes:
-    parser = etree.XMLParser(resolve_entities=False, no_network=True)
-    doc = etree.fromstring(_wsdl_template(name), parser)
-    for addr in doc.iter("{http://schemas.xmlsoap.org/wsdl/soap/}address"):
-        addr.set("location", base_url + path)
-    for imp in doc.iter("{http://www.w3.org/2001/XMLSchema}import"):
-        imp.set("schemaLocation", base_url + XSD_PATH)
-    return etree.tostring(doc, xml_declaration=True, encoding="utf-8")
-
-
-def base_url(request: web.Request) -> str:
-    configured = request.app[SETTINGS].public_url
-    if configured:
-        return configured.rstrip("/")
-    return f"{request.scheme}://{request.host}"
-
-
-def wsdl_endpoint(name: str, path: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    async def get(request: web.Request) -> web.StreamResponse:
-        if "wsdl" not in {k.lower() for k in request.query}:
-            raise web.HTTPMethodNotAllowed("GET", ["POST"], text="Use POST for SOAP requests, or ?wsdl.")
-        return web.Response(body=render_wsdl(name, base_url(request), path), content_type="text/xml", charset="utf-8")
-
-    return get
-
-
-async def xsd(request: web.Request) -> web.StreamResponse:
-    return web.Response(
-        body=schema_path("wus/digipoort-koppelvlak-1.2.xsd").read_bytes(), content_type="text/xml", charset="utf-8"
-    )
+def receiver_identity(settings: Settings) -> Identiteit | None:
+    """The gateway's OIN (GATEWAY_OIN, else the serialNumber of its signing certificate)."""
+    oin = settings.oin
+    cert_path = settings.signing_cert or settings.tls_cert
+    if oin is None and cert_path is not None and cert_path.exists():
+        cert = x509.load_pem_x509_certificates(cert_path.read_bytes())[0]
+        serials = cert.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)
+        oin = str(serials[0].value) if serials else None
+    return Identiteit(oin, "OIN") if oin and OIN.match(oin) else None
 
 
 def create_app(
     settings: Settings, store: Store, pool: ArqRedis, senders: SenderDirectory, checker: CertificateChecker
 ) -> web.Application:
+    quiet_aiohttp_server_log()
     # The body is read by read_body with our own limit, so aiohttp's must not cut in first.
     app = web.Application(client_max_size=settings.max_request_bytes + 1)
-    app[SETTINGS] = settings
-    app[STORE] = store
-    app[POOL] = pool
-    app[SENDERS] = senders
-    app[CHECKER] = checker
-    app[GUARD] = ReplayGuard(pool, settings.signature_max_age + 2 * settings.clock_skew)
+    ttl = timedelta(seconds=settings.signature_max_age + 2 * settings.clock_skew)
+    app[INTAKE] = Intake(
+        settings, store, pool, senders, checker, MessageLedger(store, ttl), receiver_identity(settings)
+    )
     if settings.sign_responses and settings.signing_cert and settings.signing_key:
         app[SIGNER] = ResponseSigner(settings.signing_cert, settings.signing_key)
-    app.router.add_post(AANLEVER_PATH, soap_endpoint(Service.AANLEVER, aanleveren))
-    app.router.add_get(AANLEVER_PATH, wsdl_endpoint("aanleverservice-1.2.wsdl", AANLEVER_PATH))
-    app.router.add_post(STATUS_PATH, soap_endpoint(Service.STATUSINFORMATIE, statusinformatie))
-    app.router.add_get(STATUS_PATH, wsdl_endpoint("statusinformatieservice-1.2.wsdl", STATUS_PATH))
+    services = (
+        (AANLEVER_PATH, Service.AANLEVER, aanleveren, "aanleverservice-1.2.wsdl"),
+        (
+            STATUS_PATH,
+            Service.STATUSINFORMATIE,
+            once_per_message_id(statusinformatie),
+            "statusinformatieservice-1.2.wsdl",
+        ),
+        (OPHAAL_PATH, Service.OPHAAL, once_per_message_id(ophalen), "ophaalservice-1.2.wsdl"),
+    )
+    for path, service, handler, wsdl in services:
+        app.router.add_post(path, soap_endpoint(service, handler))
+        app.router.add_get(path, wsdl_endpoint(settings, wsdl, path))
     app.router.add_get(XSD_PATH, xsd)
     return app

@@ -1,108 +1,197 @@
-"""The operators' dashboard: one server-rendered page that refreshes itself. No build step,
-no JavaScript; the chart is inline SVG."""
+"""The operators' overview page: tiles, the per-minute chart, what waits, what failed, workers.
+
+Every figure comes from one Snapshot (one database transaction plus one Redis read), and the
+figures are chosen to add up: the outcome tiles sum to "received, all time", the chart's bars
+sum to "received, last 60 min", and the queue is split into checks and mails, so that it can
+be held against "unfinished" and "mail backlog".
+"""
 
 from __future__ import annotations
 
-import html
-from datetime import timedelta
+import math
+import time
+from collections.abc import Sequence
 
-from gateway.ops.stats import Snapshot
+from gateway.ops.extensions import Tile
+from gateway.ops.html import duration, esc, kenmerk_link, page, search_url, table, when
+from gateway.ops.stats import QueueState, Snapshot
+from gateway.store.operators import CodeCount, MinuteCounts, Overview
 
-COLOURS = {"accepted": "#2e7d32", "rejected": "#c62828", "error": "#ef6c00", "received": "#1565c0"}
+SERIES = (("accepted", "#2e7d32"), ("rejected", "#c62828"), ("error", "#ef6c00"), ("pending", "#1e6fd9"))
+
+# Chart geometry, in viewBox units; the SVG is scaled to the page's full width.
+WIDTH, HEIGHT = 1200, 300
+WORKER_COLUMNS = ["worker", "jobs done (at heartbeat)", "jobs failed", "last heartbeat"]
+LEFT, RIGHT, TOP, BOTTOM = 64, 16, 16, 52
 
 
-def _e(value: object) -> str:
-    return html.escape(str(value))
+def nice_step(peak: int, ticks: int = 5) -> int:
+    """A 1-2-5 step that covers ``peak`` with at most ``ticks`` steps."""
+    raw = max(1.0, peak / ticks)
+    base = 10 ** math.floor(math.log10(raw))
+    return int(next(m * base for m in (1, 2, 5, 10) if m * base >= raw))
 
 
-def _chart(s: Snapshot) -> str:
-    minutes = [(s.taken_at - timedelta(minutes=59 - i)).strftime("%H:%M") for i in range(60)]
-    series = ["received", "accepted", "rejected", "error"]
-    peak = max([1] + [s.per_minute.get(m, {}).get(k, 0) for m in minutes for k in series])
-    width, height, bar = 720, 160, 720 / 60
-    parts = [
-        f'<svg id="per-minute" width="{width}" height="{height + 20}" role="img" '
-        f'aria-label="submissions per minute by outcome">'
-    ]
+def _bar(m: MinuteCounts, x: float, width: float, scale: float) -> str:
+    y = float(TOP + (HEIGHT - TOP - BOTTOM))
+    parts = []
+    for key, colour in SERIES:
+        n = m.counts.get(key, 0)
+        if n:
+            h = n * scale
+            y -= h
+            parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" height="{h:.1f}" fill="{colour}"/>')
+    detail = ", ".join(f"{m.counts[k]} {k}" for k, _ in SERIES if m.counts.get(k))
+    label = f"{m.minute:%H:%M}: {m.total} received" + (f" ({detail})" if detail else "")
+    return (
+        f'<g class="bar" data-minute="{m.minute:%H:%M}" data-count="{m.total}"><title>{esc(label)}</title>'
+        + "".join(parts)
+        + "</g>"
+    )
+
+
+def _y_axis(peak: int, plot_h: float) -> tuple[str, float]:
+    step = nice_step(peak)
+    top = step * max(1, math.ceil(peak / step))
+    scale = plot_h / top
+    base = TOP + plot_h
+    out = []
+    for value in range(0, top + 1, step):
+        y = base - value * scale
+        out.append(
+            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e6ec"/>'
+            f'<text class="ytick" x="{LEFT - 8}" y="{y + 4:.1f}" text-anchor="end" font-size="13">{value}</text>'
+        )
+    out.append(
+        f'<text transform="translate(16 {TOP + plot_h / 2:.0f}) rotate(-90)" text-anchor="middle" font-size="13">'
+        "received per minute</text>"
+    )
+    return "".join(out), scale
+
+
+def _x_axis(minutes: Sequence[MinuteCounts], slot: float, plot_h: float) -> str:
+    base = TOP + plot_h
+    out = [f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{base}" y2="{base}" stroke="#5b6474"/>']
+    out.append(f'<line x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{base}" stroke="#5b6474"/>')
     for i, m in enumerate(minutes):
-        counts = s.per_minute.get(m, {})
-        slot = bar / len(series)
-        for j, key in enumerate(series):
-            n = counts.get(key, 0)
-            if n:
-                h = height * n / peak
-                parts.append(
-                    f'<rect x="{i * bar + j * slot:.1f}" y="{height - h:.1f}" width="{slot:.1f}" height="{h:.1f}" '
-                    f'fill="{COLOURS[key]}"><title>{m} {key}: {n}</title></rect>'
-                )
-        if i % 10 == 0:
-            parts.append(f'<text x="{i * bar:.1f}" y="{height + 15}" font-size="10">{m}</text>')
-    parts.append("</svg>")
-    legend = " ".join(f'<span style="color:{COLOURS[k]}">■ {k}</span>' for k in series)
-    return "".join(parts) + f"<p>{legend} (peak {peak}/min)</p>"
+        if i % 10 == 0 or i == len(minutes) - 1:
+            x = LEFT + (i + 0.5) * slot
+            out.append(
+                f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{base}" y2="{base + 5}" stroke="#5b6474"/>'
+                f'<text class="xtick" x="{x:.1f}" y="{base + 20}" text-anchor="middle" font-size="13">'
+                f"{m.minute:%H:%M}</text>"
+            )
+    out.append(
+        f'<text x="{LEFT + (WIDTH - LEFT - RIGHT) / 2:.0f}" y="{HEIGHT - 6}" text-anchor="middle" font-size="13">'
+        "minute received (UTC); colour = outcome now</text>"
+    )
+    return "".join(out)
 
 
-def render(s: Snapshot, refresh_seconds: int = 10) -> str:
-    totals: dict[str, int] = {}
-    for _, outcome, count in s.received:
-        totals[outcome] = totals.get(outcome, 0) + count
-    stuck = (
-        "".join(
-            f"<tr><td><code>{_e(r['kenmerk'])}</code></td><td>{_e(r['received_at'].isoformat(timespec='seconds'))}</td>"
-            f"<td>{int(r['age'])} s</td><td>{r['run']}</td></tr>"
-            for r in s.stuck
-        )
-        or '<tr><td colspan="4">none</td></tr>'
+def chart(minutes: Sequence[MinuteCounts]) -> str:
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    slot = plot_w / max(1, len(minutes))
+    peak = max([1] + [m.total for m in minutes])
+    grid, scale = _y_axis(peak, plot_h)
+    bars = "".join(_bar(m, LEFT + i * slot + slot * 0.12, slot * 0.76, scale) for i, m in enumerate(minutes) if m.total)
+    totals = {k: sum(m.counts.get(k, 0) for m in minutes) for k, _ in SERIES}
+    legend = " ".join(
+        f'<span class="legend" data-series="{k}"><span style="color:{c}">■</span> {k} <b>{totals[k]}</b></span>'
+        for k, c in SERIES
     )
-    failures = (
-        "".join(
-            f"<tr><td><code>{_e(r['kenmerk'])}</code></td><td>{_e(r['final_status'])}</td>"
-            f'<td class="foutcode">{_e(r["foutcode"])}</td><td>{_e(r["kvk_number"] or r["belanghebbende_nummer"])}</td>'
-            f"<td>{_e((r['foutbeschrijving'] or '')[:160])}</td></tr>"
-            for r in s.recent_failures
-        )
-        or '<tr><td colspan="5">none</td></tr>'
+    return (
+        f'<svg id="per-minute" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" '
+        f'aria-label="submissions received per minute, last hour, by outcome">'
+        f"{grid}{bars}{_x_axis(minutes, slot, plot_h)}</svg><p>{legend}</p>"
     )
-    workers = (
-        "".join(
-            f"<tr><td>{_e(w['host'])}:{w['pid']}</td><td>{w['jobs_complete']}</td><td>{w['jobs_failed']}</td>"
-            f"<td>{int(s.taken_at.timestamp() - float(w['seen']))} s ago</td></tr>"
-            for w in s.workers
-        )
-        or '<tr><td colspan="4">no live workers</td></tr>'
+
+
+def _tile(key: str, label: str, value: object, note: str = "") -> str:
+    small = f"<small>{esc(note)}</small>" if note else ""
+    return f'<div class="tile" id="{esc(key)}">{esc(label)}<b>{esc(value)}</b>{small}</div>'
+
+
+def _queue_tile(q: QueueState | None) -> str:
+    if q is None:
+        return _tile("queue-depth", "jobs in queue", "?", "Redis unreachable")
+    note = f"{q.checks} checks, {q.mails} mails" if q.checks is not None else "too many to split"
+    if q.other:
+        note += f", {q.other} other"
+    return _tile("queue-depth", "jobs in queue", q.depth, note)
+
+
+def _now_tiles(s: Snapshot) -> str:
+    o = s.overview
+    return "".join(
+        [
+            _queue_tile(s.queue),
+            _tile("unfinished", "unfinished submissions", o.unfinished, "no final status yet"),
+            _tile("oldest", "longest wait", duration(o.oldest_unfinished_seconds), "of the unfinished"),
+            _tile("mail-backlog", "mails waiting", o.mail.backlog, f"{o.mail.failed_attempts} failed attempts"),
+            _tile("workers", "live workers", len(s.workers) if s.queue is not None else "?"),
+        ]
     )
-    depth = "unknown (Redis unreachable)" if s.queue_depth is None else str(s.queue_depth)
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="refresh" content="{refresh_seconds}">
-<title>Filing gateway — operations</title>
-<style>
-body {{ font-family: sans-serif; margin: 1.5em; color: #222 }}
-.tiles {{ display: flex; gap: 1em; flex-wrap: wrap }}
-.tile {{ border: 1px solid #ccc; border-radius: 6px; padding: .6em 1em; min-width: 9em }}
-.tile b {{ display: block; font-size: 1.6em }}
-table {{ border-collapse: collapse; margin-bottom: 1.5em }}
-td, th {{ border-bottom: 1px solid #eee; padding: .2em .6em; text-align: left; font-size: .9em }}
-</style></head><body>
-<h1>Filing gateway</h1>
-<p>As of {_e(s.taken_at.isoformat(timespec="seconds"))}; refreshes every {refresh_seconds} s.</p>
-<div class="tiles">
- <div class="tile" id="queue-depth">queue depth<b>{_e(depth)}</b></div>
- <div class="tile" id="unfinished">unfinished<b>{s.unfinished}</b></div>
- <div class="tile" id="oldest">oldest unfinished<b>{int(s.oldest_unfinished_seconds)} s</b></div>
- <div class="tile" id="received-hour">received, last hour<b>{s.received_last_hour}</b></div>
- <div class="tile" id="finished-hour">finished, last hour<b>{s.finished_last_hour}</b></div>
- <div class="tile" id="accepted">accepted, all time<b>{totals.get("accepted", 0)}</b></div>
- <div class="tile" id="rejected">rejected, all time<b>{totals.get("rejected", 0)}</b></div>
- <div class="tile" id="mail-backlog">mail backlog<b>{s.mail_backlog}</b></div>
-</div>
-<h2>Submissions per minute, last hour</h2>
-{_chart(s)}
-<h2>Oldest unfinished submissions</h2>
-<table id="stuck"><tr><th>kenmerk</th><th>received</th><th>age</th><th>run</th></tr>{stuck}</table>
+
+
+def _total_tiles(o: Overview, extra: Sequence[Tile]) -> str:
+    tiles = [
+        _tile("received", "received, all time", o.received_total),
+        *(_tile(k, k, o.outcome_total(k), "now") for k, _ in SERIES),
+        _tile("received-window", "received, last 60 min", o.received_in_window),
+        *(_tile(t.key, t.label, t.value) for t in extra),
+    ]
+    return "".join(tiles)
+
+
+def _open_rows(s: Snapshot) -> list[str]:
+    now = s.taken_at
+    return [
+        f"<tr><td>{kenmerk_link(r.kenmerk)}</td><td class='t'>{when(r.received_at)}</td>"
+        f"<td class='n'>{duration((now - r.waiting_since).total_seconds())}</td><td class='n'>{r.run}</td></tr>"
+        for r in s.overview.oldest_open
+    ]
+
+
+def _failure_rows(o: Overview) -> list[str]:
+    return [
+        f"<tr><td>{kenmerk_link(r.kenmerk)}</td><td class='t'>{when(r.finished_at)}</td>"
+        f"<td><span class='badge bad'>{esc(r.final_status)}</span></td>"
+        f"<td class='foutcode'><a href='{esc(search_url(foutcode=r.foutcode))}'>{esc(r.foutcode)}</a></td>"
+        f"<td class='k'>{esc(r.kvk_number)}</td><td class='text'>{esc(r.foutbeschrijving)}</td></tr>"
+        for r in o.recent_failures
+    ]
+
+
+def _foutcode_rows(codes: Sequence[CodeCount]) -> list[str]:
+    return [
+        f"<tr><td class='k'><a href='{esc(search_url(foutcode=c.code))}'>{esc(c.code)}</a></td>"
+        f"<td class='n'>{c.count}</td></tr>"
+        for c in codes
+    ]
+
+
+def _worker_rows(s: Snapshot) -> list[str]:
+    now = time.time()
+    return [
+        f"<tr><td class='k'>{esc(w.name)}</td><td class='n'>{w.jobs_complete}</td><td class='n'>{w.jobs_failed}</td>"
+        f"<td class='n'>{duration(max(0.0, now - w.seen))} ago</td></tr>"
+        for w in s.workers
+    ]
+
+
+def render(s: Snapshot, codes: Sequence[CodeCount], extra: Sequence[Tile] = (), refresh_seconds: int = 30) -> str:
+    o = s.overview
+    body = f"""<h1>Overview</h1>
+<p>As of {when(s.taken_at)} UTC; refreshes every {refresh_seconds} s.</p>
+<h2>Now</h2><div class="tiles" id="now">{_now_tiles(s)}</div>
+<h2>Submissions by outcome</h2><div class="tiles" id="totals">{_total_tiles(o, extra)}</div>
+<h2>Received per minute, last hour</h2><div class="panel">{chart(o.minutes)}</div>
+<h2>Waiting longest</h2>
+{table("stuck", ["kenmerk", "received (UTC)", "waiting", "run"], _open_rows(s), "nothing waits")}
 <h2>Recent failures</h2>
-<table id="failures"><tr><th>kenmerk</th><th>status</th><th>foutcode</th><th>KVK</th><th>description</th></tr>
-{failures}</table>
+{table("failures", ["kenmerk", "finished (UTC)", "status", "foutcode", "KVK", "description"], _failure_rows(o))}
+<h2>Current rejections by foutcode</h2>
+{table("foutcodes", ["foutcode", "submissions"], _foutcode_rows(codes))}
 <h2>Workers</h2>
-<table id="workers"><tr><th>worker</th><th>jobs done</th><th>jobs failed</th><th>heartbeat</th></tr>{workers}</table>
-</body></html>"""
+{table("workers", WORKER_COLUMNS, _worker_rows(s), "no live workers")}"""
+    return page("Overview", body, refresh=refresh_seconds)

@@ -23,7 +23,7 @@ def parse_when(value: str | None) -> datetime | None:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Selection:
     status: str | None = None
     since: datetime | None = None

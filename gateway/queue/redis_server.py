@@ -112,3 +112,20 @@ class EmbeddedRedis:
             except ProcessLookupError:
                 return
             time.sleep(0.05)
+
+    def stop_if_unused(self) -> bool:
+        """Stop the server unless another process is connected to it; True if stopped."""
+        if not self._alive():
+            return False
+        try:
+            client = redis.Redis(unix_socket_path=str(self.socket), socket_timeout=2)
+            others = len(list(client.client_list())) - 1  # type: ignore[arg-type]  # minus this connection
+            client.close()
+        except redis.RedisError:
+            return False
+        if others > 0:
+            log.info("embedded redis left running for other gateway processes", clients=others)
+            return False
+        self.stop()
+        log.info("embedded redis stopped", socket=str(self.socket))
+        return True

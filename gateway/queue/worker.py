@@ -15,148 +15,205 @@ import structlog
 from arq import Retry, cron
 from arq.connections import ArqRedis, RedisSettings
 from arq.worker import Worker, func
+from redis.exceptions import RedisError
 
-from gateway import checks
-from gateway.checks.base import CheckContext, FilingOnFile, Finding, PartInfo, finding
-from gateway.notify.message import Outcome, build_message
+from gateway.checks import FilingOnFile, finding
+from gateway.checks.report import capped, statusdetails
+from gateway.domain import FilingClaim, Finding, Outcome, outcome_of, statuses_for
+from gateway.errors import InfrastructureError
+from gateway.notice import Notice
+from gateway.notify.message import build_message
 from gateway.notify.transport import Transport, make_transport
+from gateway.queue.checking import (
+    CheckCrashed,
+    CheckDied,
+    CheckerPool,
+    CheckOverran,
+    CheckRequest,
+    CheckResult,
+    CheckStalled,
+    Needs,
+    Part,
+    RegisterData,
+)
 from gateway.queue.heartbeat import beat_forever
 from gateway.queue.jobs import enqueue_mail, enqueue_processing
-from gateway.register import StoreRegister
+from gateway.register import StoreRegister, make_register
 from gateway.settings import Settings
-from gateway.store.db import DuplicateAdoptedFiling, FilingClaim, FindingRow, StatusEntry, Store
+from gateway.store.access_codes import AccessCodes
+from gateway.store.db import DuplicateAdoptedFiling, StaleClaim, Store
+from gateway.store.errors import is_transient
 
 log = structlog.get_logger(__name__)
 
-
-# ----------------------------------------------------------------------- deciding
-
-
-def statuses_for(outcome: str, found: list[Finding]) -> list[StatusEntry]:
-    """The Digipoort statuses that follow 110 for an outcome (reference section 4)."""
-    details = "\n".join(_detail_line(f) for f in found) or None
-    if outcome == "accepted":
-        return [
-            StatusEntry("200"),
-            StatusEntry("301"),
-            StatusEntry("405"),
-            StatusEntry("400"),
-            StatusEntry("500", details=details),
-        ]
-    if outcome == "rejected":
-        first = next(f for f in found if f.is_error)
-        return [
-            StatusEntry("200"),
-            StatusEntry("311", foutcode=first.code, foutbeschrijving=first.message_nl, details=details),
-        ]
-    first = found[0]
-    return [
-        StatusEntry("200"),
-        StatusEntry("321", foutcode="VAS400", foutbeschrijving=first.message_nl, details=details),
-    ]
+#: How often one job runs the checks again because the filings on file changed meanwhile.
+STALE_ROUNDS = 3
 
 
-def _detail_line(f: Finding) -> str:
-    where = f" ({f.location})" if f.location else ""
-    return f"{f.code} [{f.severity}] {f.message_nl}{where} / {f.message_en}"
+def is_infrastructure(exc: BaseException) -> bool:
+    """A failure of the database, Redis, the network or a register backend: retried for as
+    long as it lasts, never a verdict on the statement."""
+    return isinstance(exc, InfrastructureError | RedisError | OSError | CheckStalled) or is_transient(exc)
 
 
-def _rows(found: list[Finding]) -> list[FindingRow]:
-    return [FindingRow(f.code, f.severity, f.message_nl, f.message_en, f.location) for f in found]
+def backoff(job_try: int, cap: float = 60.0) -> float:
+    return float(min(cap, 0.5 * 2 ** max(0, job_try - 1)))
 
 
-async def evaluate(store: Store, ctx: CheckContext) -> list[Finding]:
-    """Run the checks: message checks, then load register data, then the register checks.
-    CPU-bound parts run in a thread so the worker keeps answering heartbeats."""
-    found = await asyncio.to_thread(checks.run, checks.MESSAGE_CHECKS, ctx)
-    kvk = ctx.derived.get("kvk_number")
-    if kvk:
-        ctx.company = await StoreRegister(store).lookup(kvk)
-        ctx.company_looked_up = True
-        fy = ctx.derived.get("financial_year")
-        if fy is not None:
-            ctx.on_file = [FilingOnFile(r.id, r.kenmerk, r.adopted) for r in await store.filings_on_file(kvk, fy)]
-    found += await asyncio.to_thread(checks.run, checks.REGISTER_CHECKS, ctx)
-    return found
+# ----------------------------------------------------------------------- checking
 
 
-def claim_for(ctx: CheckContext) -> FilingClaim | None:
-    kvk = ctx.derived.get("kvk_number")
-    fy = ctx.derived.get("financial_year")
-    if not kvk or fy is None:
+async def _request(store: Store, kenmerk: str, cpu_budget: float) -> CheckRequest | None:
+    sub = await store.get_submission(kenmerk)
+    docs = await store.get_documents(kenmerk)
+    if sub is None or not docs:
         return None
-    return FilingClaim(
-        kvk_number=kvk,
-        financial_year=fy,
-        adopted=bool(ctx.derived.get("adopted")),
-        supersedes=list(ctx.derived.get("supersedes", [])),
-        figures=ctx.derived.get("figures"),
+    return CheckRequest(
+        berichtsoort=sub.berichtsoort,
+        belanghebbende_nummer=sub.belanghebbende_nummer,
+        belanghebbende_type=sub.belanghebbende_type,
+        filed_at=sub.received_at,
+        parts=tuple(Part(d.position, d.mime_type, d.bestandsnaam, d.size) for d in docs),
+        raw_instance=docs[0].content,
+        cpu_budget=cpu_budget,
+        # A channel's own rules (web filing: micro and small only) run with the checks.
+        channel="zdj" if await AccessCodes(store).is_web_filing(kenmerk) else None,
     )
+
+
+def _lookup(ctx: dict[str, Any], kenmerk: str) -> Any:
+    store: Store = ctx["store"]
+    register = ctx.get("register") or StoreRegister(store)
+
+    async def lookup(needs: Needs) -> RegisterData:
+        # The kenmerk lets a source that can wait (the KVK API) record why this one waits.
+        company = await register.lookup(needs.kvk_number, kenmerk=kenmerk)
+        on_file: tuple[FilingOnFile, ...] = ()
+        if needs.financial_year is not None:
+            rows = await store.filings_on_file(needs.kvk_number, needs.financial_year)
+            on_file = tuple(FilingOnFile(r.id, r.kenmerk, r.adopted) for r in rows)
+        return RegisterData(company, on_file)
+
+    return lookup
+
+
+class _Run:
+    """One attempt at one run of one submission."""
+
+    def __init__(self, ctx: dict[str, Any], kenmerk: str, run: int) -> None:
+        self.ctx = ctx
+        self.store: Store = ctx["store"]
+        self.settings: Settings = ctx["settings"]
+        self.kenmerk = kenmerk
+        self.run = run
+        self.started = time.monotonic()
+        self.log = log.bind(kenmerk=kenmerk, run=run, job_try=ctx.get("job_try"))
+
+    async def finish(
+        self,
+        outcome: Outcome,
+        found: list[Finding],
+        claim: FilingClaim | None = None,
+        kvk: str | None = None,
+        fy: int | None = None,
+    ) -> str:
+        try:
+            mail = await self.store.finish_run(
+                self.kenmerk,
+                self.run,
+                outcome=outcome,
+                entries=statuses_for(outcome, found, statusdetails(found)),
+                found=found,
+                claim=claim,
+                kvk_number=kvk,
+                financial_year=fy,
+                check_seconds=time.monotonic() - self.started,
+            )
+        except DuplicateAdoptedFiling:
+            # Another adopted statement for this year was accepted while we checked.
+            found = [finding("GW-KVK-DUP", kvk_number=kvk, year=fy), *found]
+            return await self.finish(Outcome.REJECTED, found, None, kvk, fy)
+        self.log.info("submission checked", outcome=str(outcome), findings=len(found))
+        if mail:
+            await enqueue_mail(self.ctx["redis"], self.kenmerk, self.run, self.settings.queue_name)
+        return str(outcome)
+
+    async def conclude(self, verdict: CheckResult | CheckCrashed) -> str:
+        if isinstance(verdict, CheckCrashed):
+            # A check raised on this statement: a bug, and the same next time. 321, and a
+            # developer replays it after the fix.
+            self.log.error("a check failed", error=verdict.error)
+            return await self.finish(Outcome.ERROR, [finding("GW-TECH-01")])
+        found = list(verdict.found)
+        outcome = outcome_of(found)
+        claim = verdict.claim if outcome is Outcome.ACCEPTED else None
+        return await self.finish(outcome, found, claim, verdict.kvk_number, verdict.financial_year)
+
+    async def failed(self, error: str, code: str, **params: Any) -> str:
+        """A failure that is neither the infrastructure's nor a verdict: try again a few
+        times, then give the run a final technical status that waits for an operator."""
+        failures = await self.store.record_check_failure(self.kenmerk, self.run, error)
+        limit = self.settings.max_check_attempts
+        if failures < limit:
+            self.log.warning("checking failed; will try again", error=error, failures=failures, limit=limit)
+            raise Retry(defer=backoff(failures, cap=10))
+        self.log.error("checking failed too often; final status, waits for an operator", error=error, failures=failures)
+        return await self.finish(Outcome.ERROR, [finding(code, attempts=failures, **params)])
+
+
+async def _process(r: _Run) -> str:
+    if not await r.store.begin_run(r.kenmerk, r.run):
+        r.log.info("run already finished or superseded")
+        return "skipped"
+    budget = r.settings.check_budget
+    req = await _request(r.store, r.kenmerk, budget)
+    if req is None:
+        return "skipped"
+    checkers: CheckerPool = r.ctx["checkers"]
+    for _ in range(STALE_ROUNDS):
+        try:
+            verdict = await checkers.run(req, _lookup(r.ctx, r.kenmerk), r.settings.check_wall_seconds)
+        except (CheckOverran, CheckDied) as exc:
+            return await r.failed(str(exc), "GW-TECH-02", seconds=f"{budget:g}")
+        try:
+            return await r.conclude(verdict)
+        except StaleClaim:
+            r.log.info("filings on file changed while checking; checking again")
+    raise Retry(defer=1)
 
 
 # ----------------------------------------------------------------------- jobs
 
 
 async def process_submission(ctx: dict[str, Any], kenmerk: str, run: int) -> str:
-    store: Store = ctx["store"]
-    settings: Settings = ctx["settings"]
-    bound = log.bind(kenmerk=kenmerk, run=run, job_try=ctx.get("job_try"))
-    if not await store.begin_run(kenmerk, run):
-        bound.info("run already finished or superseded")
-        return "skipped"
-    sub = await store.get_submission(kenmerk)
-    docs = await store.get_documents(kenmerk)
-    assert sub is not None
-    check_ctx = CheckContext(
-        berichtsoort=sub.berichtsoort,
-        belanghebbende_nummer=sub.belanghebbende_nummer,
-        belanghebbende_type=sub.belanghebbende_type,
-        filed_at=sub.received_at,
-        parts=[PartInfo(d.position, d.mime_type, d.bestandsnaam, d.size) for d in docs],
-        raw_instance=docs[0].content,
-    )
-    del docs
-    started = time.monotonic()
+    r = _Run(ctx, kenmerk, run)
     try:
-        found = await evaluate(store, check_ctx)
-        outcome = "rejected" if any(f.is_error for f in found) else "accepted"
-    except Exception:
-        # A bug or an outage in a check: status 321, and a developer replays it later.
-        bound.exception("check pipeline failed")
-        found = [finding("GW-TECH-01")]
-        outcome = "error"
-    claim = claim_for(check_ctx) if outcome == "accepted" else None
-    kvk = check_ctx.derived.get("kvk_number")
-    fy = check_ctx.derived.get("financial_year")
-    elapsed = time.monotonic() - started
-
-    async def finish(outcome: str, found: list[Finding], claim: FilingClaim | None) -> bool:
-        return await store.finish_run(
-            kenmerk,
-            run,
-            outcome=outcome,
-            entries=statuses_for(outcome, found),
-            found=_rows(found),
-            claim=claim,
-            kvk_number=kvk,
-            financial_year=fy,
-            check_seconds=elapsed,
-        )
-
-    try:
-        mail = await finish(outcome, found, claim)
-    except DuplicateAdoptedFiling:
-        # Another adopted statement for this year was accepted while we checked.
-        found = [finding("GW-KVK-DUP", kvk_number=kvk, year=fy), *found]
-        outcome = "rejected"
-        mail = await finish(outcome, found, None)
-    bound.info("submission checked", outcome=outcome, findings=len(found))
-    if mail:
-        await enqueue_mail(ctx["redis"], kenmerk, run, settings.queue_name)
-    return outcome
+        return await _process(r)
+    except Retry:
+        raise
+    except Exception as exc:
+        if is_infrastructure(exc):
+            delay = backoff(int(ctx.get("job_try", 1)))
+            r.log.warning("infrastructure failure; will retry", error=f"{type(exc).__name__}: {exc}", retry_in=delay)
+            raise Retry(defer=delay) from None
+        r.log.exception("checking pipeline failed")
+        return await r.failed(f"{type(exc).__name__}: {exc}", "GW-TECH-01")
 
 
-async def send_notification(ctx: dict[str, Any], kenmerk: str, run: int) -> str:
+async def _settle_mail(store: Store, kenmerk: str, run: int, *, sent: bool, error: str | None = None) -> None:
+    """Record a mail's fate, riding out a short database blip: a mail that went out but is
+    not recorded as sent would go out again."""
+    for attempt in range(1, 8):
+        try:
+            await store.mark_notification(kenmerk, run, sent=sent, error=error)
+            return
+        except Exception as exc:
+            if attempt == 7 or not is_infrastructure(exc):
+                raise
+            await asyncio.sleep(backoff(attempt, cap=5))
+
+
+async def _mail(ctx: dict[str, Any], kenmerk: str, run: int) -> str:
     store: Store = ctx["store"]
     settings: Settings = ctx["settings"]
     transport: Transport = ctx["transport"]
@@ -168,28 +225,40 @@ async def send_notification(ctx: dict[str, Any], kenmerk: str, run: int) -> str:
     rows = await store.findings_for(note.kenmerk, note.run)
     history = await store.status_history(note.kenmerk)
     final = next((s.code for s in reversed(history) if s.run == note.run), sub.final_status or "")
-    outcome = Outcome(
+    outcome = Notice(
         kenmerk=note.kenmerk,
         run=note.run,
         outcome=note.outcome,
         aanleverkenmerk=sub.aanleverkenmerk,
         kvk_number=sub.kvk_number or sub.belanghebbende_nummer,
         final_status=final,
-        findings=[Finding(r.code, r.severity, r.message_nl, r.message_en, r.location) for r in rows],
+        # The mail lists per rule at most 20 places, like statusdetails; the full list stays
+        # with the submission.
+        findings=capped([Finding(r.code, r.severity, r.message_nl, r.message_en, r.location) for r in rows]),
     )
     msg = build_message(outcome, settings.mail_from, note.recipient)
     bound = log.bind(kenmerk=kenmerk, run=run, job_try=ctx.get("job_try"))
     try:
         await transport.send(msg)
     except Exception as exc:  # any SMTP or network failure: try again later
-        await store.mark_notification(kenmerk, run, sent=False, error=f"{type(exc).__name__}: {exc}")
-        job_try = int(ctx.get("job_try", 1))
-        delay = min(5 * 2 ** (job_try - 1), 600)
+        await _settle_mail(store, kenmerk, run, sent=False, error=f"{type(exc).__name__}: {exc}")
+        delay = min(5 * 2 ** (int(ctx.get("job_try", 1)) - 1), 600)
         bound.warning("mail not sent, will retry", error=type(exc).__name__, retry_in=delay)
         raise Retry(defer=delay) from None
-    await store.mark_notification(kenmerk, run, sent=True)
+    await _settle_mail(store, kenmerk, run, sent=True)
     bound.info("notification sent", outcome=note.outcome)
     return "sent"
+
+
+async def send_notification(ctx: dict[str, Any], kenmerk: str, run: int) -> str:
+    try:
+        return await _mail(ctx, kenmerk, run)
+    except Exception as exc:
+        if isinstance(exc, Retry) or not is_infrastructure(exc):
+            raise
+        delay = backoff(int(ctx.get("job_try", 1)))
+        log.warning("infrastructure failure; mail will retry", kenmerk=kenmerk, run=run, error=str(exc), retry_in=delay)
+        raise Retry(defer=delay) from None
 
 
 async def reconcile(ctx: dict[str, Any]) -> dict[str, int]:
@@ -229,6 +298,9 @@ def make_worker(
         ctx["settings"] = settings
         ctx["store"] = store or Store.from_url(settings.effective_database_url)
         ctx["heartbeat"] = asyncio.create_task(beat_forever(ctx["redis"], settings.queue_name, worker))
+        ctx["register"] = make_register(settings, ctx["store"])
+        ctx["checkers"] = CheckerPool()
+        await ctx["checkers"].start()
         ctx["transport"] = transport or make_transport(
             settings.smtp_url, settings.maildir, timeout=max(1.0, min(30.0, settings.job_timeout - 2))
         )
@@ -236,12 +308,17 @@ def make_worker(
     async def shutdown(ctx: dict[str, Any]) -> None:
         if "heartbeat" in ctx:
             ctx["heartbeat"].cancel()
+        if "checkers" in ctx:
+            await ctx["checkers"].close()
+        if "register" in ctx:
+            await ctx["register"].close()
         if own_store and "store" in ctx:
             await ctx["store"].close()
 
     worker = Worker(
         functions=[
-            func(process_submission, name="process_submission", timeout=settings.job_timeout, max_tries=5),
+            # Outages are retried with backoff; past max_tries the reconciler queues it again.
+            func(process_submission, name="process_submission", timeout=settings.job_timeout, max_tries=25),
             func(
                 send_notification,
                 name="send_notification",

@@ -11,82 +11,91 @@ import asyncio
 import contextlib
 import hashlib
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import event, func, insert, inspect, select, update
+from sqlalchemy import event, func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from gateway.resources import load_json
+from gateway.domain import (
+    PICKED_UP,
+    RECEIVED,
+    FilingClaim,
+    Finding,
+    Sender,
+    StatusEntry,
+    mail_state,
+    status_description,
+    utc_now,
+)
+from gateway.store.errors import is_conflict
 from gateway.store.tables import (
-    SCHEMA_VERSION,
+    check_attempts,
     companies,
     documents,
     filings,
     findings,
-    metadata,
     notifications,
     raw_messages,
     replays,
-    schema_info,
     statuses,
     submissions,
 )
-from gateway.wus.envelope import utc_now
-from gateway.wus.messages import AanleverRequest
 
-STATUS_TABLE: dict[str, dict[str, Any]] = {k: v for k, v in load_json("statuses.json").items() if not k.startswith("_")}
-FINAL_STATUSES = frozenset(code for code, s in STATUS_TABLE.items() if s["final"])
+__all__ = ["DuplicateAdoptedFiling", "FilingClaim", "SchemaMismatch", "Sender", "StaleClaim", "StatusEntry", "Store"]
 
-
-def status_description(code: str) -> str:
-    return str(STATUS_TABLE[code]["description"])
+#: How often a transaction that lost a deadlock or a serialization conflict is run again.
+CONFLICT_RETRIES = 5
 
 
-@dataclass(frozen=True)
-class Sender:
-    """The party behind a TLS client certificate."""
-
-    subject: str
-    oin: str | None
-
-
-@dataclass
-class StatusEntry:
-    code: str
-    foutcode: str | None = None
-    foutbeschrijving: str | None = None
-    details: str | None = None
+class _Identity(Protocol):
+    @property
+    def nummer(self) -> str: ...
+    @property
+    def type(self) -> str: ...
 
 
-@dataclass
-class FindingRow:
-    code: str
-    severity: str
-    message_nl: str
-    message_en: str
-    location: str | None = None
+class _Part(Protocol):
+    @property
+    def position(self) -> int: ...
+    @property
+    def mime_type(self) -> str: ...
+    @property
+    def bestandsnaam(self) -> str: ...
+    @property
+    def content(self) -> bytes: ...
 
 
-@dataclass
-class FilingClaim:
-    """What an accepted statement registers for the duplicate rule."""
+class SubmissionRequest(Protocol):
+    """What the store keeps of an aanleverRequest (intake's parsed request has these)."""
 
-    kvk_number: str
-    financial_year: int
-    adopted: bool
-    #: Filing ids this statement replaces (non-adopted ones, or the adopted one it corrects).
-    supersedes: list[int] = field(default_factory=list)
-    figures: dict[str, Any] | None = None
+    @property
+    def berichtsoort(self) -> str: ...
+    @property
+    def aanleverkenmerk(self) -> str | None: ...
+    @property
+    def eerder_aanleverkenmerk(self) -> str | None: ...
+    @property
+    def rol_belanghebbende(self) -> str: ...
+    @property
+    def rol_ontvanger(self) -> str | None: ...
+    @property
+    def autorisatie_adres(self) -> str | None: ...
+    @property
+    def identiteit_belanghebbende(self) -> _Identity: ...
+    @property
+    def identiteit_ontvanger(self) -> _Identity | None: ...
+    @property
+    def parts(self) -> Sequence[_Part]: ...
 
 
 @dataclass
 class _NewSubmission:
     kenmerk: str
-    req: AanleverRequest
+    req: SubmissionRequest
     raw: bytes
     sender: Sender
     notify_address: str | None
@@ -104,16 +113,29 @@ def _settle(n: _NewSubmission, exc: BaseException | None) -> None:
 
 
 class SchemaMismatch(RuntimeError):
-    def __init__(self, found: int | None) -> None:
-        super().__init__(
-            f"the database has schema version {found if found is not None else 'unknown (pre-release)'}, "
-            f"this gateway needs {SCHEMA_VERSION}; point GATEWAY_DATABASE_URL at a new database "
-            "(or, for a development data folder, remove it)"
-        )
+    """The database's schema is not this gateway's; the message says what to do
+    (gateway.store.migrate decides)."""
 
 
 class DuplicateAdoptedFiling(Exception):
     """Another adopted statement for the same company and year won the race."""
+
+
+class StaleClaim(Exception):
+    """The filings on file for the company and year changed while the checks ran: the
+    decision to accept (and what it replaces) must be made again."""
+
+
+@dataclass(frozen=True)
+class _FinishedRun:
+    kenmerk: str
+    run: int
+    outcome: str
+    entries: tuple[StatusEntry, ...]
+    found: tuple[Finding, ...]
+    claim: FilingClaim | None
+    kvk_number: str | None
+    financial_year: int | None
 
 
 def _sha256(data: bytes) -> str:
@@ -180,17 +202,11 @@ class Store:
         return cls(engine)
 
     async def init_schema(self) -> None:
-        """Create missing tables; refuse a database made for another schema version."""
-        async with self.engine.begin() as conn:  # deferred: only writes when tables are missing
-            existing = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
-            if existing & {"submissions"} and "schema_info" not in existing:
-                raise SchemaMismatch(None)
-            await conn.run_sync(metadata.create_all)
-            version = await conn.scalar(select(schema_info.c.version).where(schema_info.c.id == 1))
-            if version is None:
-                await conn.execute(insert(schema_info).values(id=1, version=SCHEMA_VERSION))
-            elif version != SCHEMA_VERSION:
-                raise SchemaMismatch(int(version))
+        """Create a new database's tables; refuse one whose schema is not current (then
+        `gateway db upgrade` brings it up: gateway.store.migrate)."""
+        from gateway.store.migrate import ensure_current_async  # migrate imports this module
+
+        await ensure_current_async(self.engine)
 
     async def close(self) -> None:
         if self._committer is not None and not self._committer.done():
@@ -206,7 +222,7 @@ class Store:
     async def record_submission(
         self,
         kenmerk: str,
-        req: AanleverRequest,
+        req: SubmissionRequest,
         raw: bytes,
         sender: Sender,
         notify_address: str | None,
@@ -235,29 +251,32 @@ class Store:
                     item = self._intake.pop(0)
                     batch.append(item)
                     size += 2 * len(item.raw)
-                try:
-                    async with self._write() as conn:
-                        for n in batch:
-                            await self._insert_submission(conn, n)
-                except Exception:
-                    # One bad submission must not sink the others: store them one by one.
-                    for n in batch:
-                        try:
-                            async with self._write() as conn:
-                                await self._insert_submission(conn, n)
-                        except Exception as exc:
-                            _settle(n, exc)
-                        else:
-                            _settle(n, None)
-                else:
-                    for n in batch:
-                        _settle(n, None)
+                await self._commit_batch(batch)
                 batch = []
         finally:
             # Cancelled (shutting down): nobody may wait for ever.
             for n in batch + self._intake:
                 _settle(n, RuntimeError("the store is shutting down"))
             self._intake.clear()
+
+    async def _commit_batch(self, batch: list[_NewSubmission]) -> None:
+        try:
+            async with self._write() as conn:
+                for n in batch:
+                    await self._insert_submission(conn, n)
+        except Exception:
+            # One bad submission must not sink the others: store them one by one.
+            for n in batch:
+                try:
+                    async with self._write() as conn:
+                        await self._insert_submission(conn, n)
+                except Exception as exc:
+                    _settle(n, exc)
+                else:
+                    _settle(n, None)
+        else:
+            for n in batch:
+                _settle(n, None)
 
     async def _insert_submission(self, conn: AsyncConnection, n: _NewSubmission) -> None:
         await conn.execute(
@@ -298,7 +317,7 @@ class Store:
                 )
             )
         # 105 is stamped before 100, as Digipoort does.
-        await self._add_statuses(conn, n.kenmerk, 1, [StatusEntry("105"), StatusEntry("100")], n.received_at)
+        await self._add_statuses(conn, n.kenmerk, 1, RECEIVED, n.received_at)
 
     async def _add_statuses(
         self, conn: AsyncConnection, kenmerk: str, run: int, entries: Sequence[StatusEntry], at: datetime | None = None
@@ -353,36 +372,51 @@ class Store:
             return list(await conn.execute(q.order_by(findings.c.id)))
 
     async def statuses_for_sender(
-        self,
-        kenmerk: str,
-        sender: Sender,
-        *,
-        only_new: bool,
-        vanaf: datetime | None = None,
-        tot: datetime | None = None,
+        self, kenmerk: str, sender: Sender, *, vanaf: datetime | None = None, tot: datetime | None = None
     ) -> list[Row[Any]] | None:
-        """Statuses of the sender's own process, or None if it is unknown or not theirs."""
-        async with self._write() if only_new else self._read() as conn:
-            owner = await conn.scalar(select(submissions.c.sender_subject).where(submissions.c.kenmerk == kenmerk))
-            if owner is None or owner != sender.subject:
-                return None
-            q = (
-                select(statuses, submissions.c.belanghebbende_nummer, submissions.c.belanghebbende_type)
-                .join(submissions, submissions.c.kenmerk == statuses.c.kenmerk)
-                .where(statuses.c.kenmerk == kenmerk)
-            )
-            if only_new:
-                q = q.where(statuses.c.fetched_at.is_(None))
-            if vanaf is not None:
-                q = q.where(statuses.c.created_at >= vanaf)
-            if tot is not None:
-                q = q.where(statuses.c.created_at <= tot)
-            rows = list(await conn.execute(q.order_by(statuses.c.id)))
-            if only_new and rows:
+        """Statuses of the sender's own process (getStatussenProces), or None if it is
+        unknown or not theirs."""
+        async with self._read() as conn:
+            return await self._sender_statuses(conn, kenmerk, sender, new_only=False, vanaf=vanaf, tot=tot)
+
+    async def take_new_statuses_for_sender(
+        self, kenmerk: str, sender: Sender, *, vanaf: datetime | None = None, tot: datetime | None = None
+    ) -> list[Row[Any]] | None:
+        """The statuses not handed out before (getNieuweStatussenProces), marked as handed
+        out now; None if the process is unknown or not theirs."""
+        async with self._write() as conn:
+            rows = await self._sender_statuses(conn, kenmerk, sender, new_only=True, vanaf=vanaf, tot=tot)
+            if rows:
                 await conn.execute(
                     update(statuses).where(statuses.c.id.in_([r.id for r in rows])).values(fetched_at=utc_now())
                 )
             return rows
+
+    async def _sender_statuses(
+        self,
+        conn: AsyncConnection,
+        kenmerk: str,
+        sender: Sender,
+        *,
+        new_only: bool,
+        vanaf: datetime | None,
+        tot: datetime | None,
+    ) -> list[Row[Any]] | None:
+        owner = await conn.scalar(select(submissions.c.sender_subject).where(submissions.c.kenmerk == kenmerk))
+        if owner is None or owner != sender.subject:
+            return None
+        q = (
+            select(statuses, submissions.c.belanghebbende_nummer, submissions.c.belanghebbende_type)
+            .join(submissions, submissions.c.kenmerk == statuses.c.kenmerk)
+            .where(statuses.c.kenmerk == kenmerk)
+        )
+        if new_only:
+            q = q.where(statuses.c.fetched_at.is_(None))
+        if vanaf is not None:
+            q = q.where(statuses.c.created_at >= vanaf)
+        if tot is not None:
+            q = q.where(statuses.c.created_at <= tot)
+        return list(await conn.execute(q.order_by(statuses.c.id)))
 
     async def processes_for_sender(self, sender: Sender, berichtsoort: str, nummer: str) -> list[Row[Any]]:
         async with self.engine.connect() as conn:
@@ -457,7 +491,7 @@ class Store:
                 .where(statuses.c.kenmerk == kenmerk, statuses.c.run == run, statuses.c.code == "110")
             )
             if not seen:
-                await self._add_statuses(conn, kenmerk, run, [StatusEntry("110")])
+                await self._add_statuses(conn, kenmerk, run, [PICKED_UP])
             return True
 
     async def filings_on_file(self, kvk_number: str, financial_year: int) -> list[Row[Any]]:
@@ -480,7 +514,7 @@ class Store:
         *,
         outcome: str,
         entries: Sequence[StatusEntry],
-        found: Sequence[FindingRow],
+        found: Sequence[Finding],
         claim: FilingClaim | None,
         kvk_number: str | None,
         financial_year: int | None,
@@ -490,86 +524,150 @@ class Store:
         the run was already finished (by an earlier attempt of the same job) or superseded,
         or there is nothing to mail.
 
-        Raises DuplicateAdoptedFiling when ``claim`` loses to a concurrent acceptance.
+        Raises StaleClaim when the filings on file changed since the checks saw them (run
+        the checks again), DuplicateAdoptedFiling when ``claim`` loses to a concurrent
+        acceptance. A deadlock or serialization failure is retried here at once.
         """
+        result = _FinishedRun(kenmerk, run, outcome, tuple(entries), tuple(found), claim, kvk_number, financial_year)
+        for attempt in range(1, CONFLICT_RETRIES + 1):
+            try:
+                return await self._finish_once(result, check_seconds)
+            except IntegrityError as exc:
+                message = str(exc.orig).lower()
+                if claim is not None and ("uq_filings" in message or "filings.kvk_number" in message):
+                    raise DuplicateAdoptedFiling() from None
+                raise
+            except Exception as exc:
+                if attempt == CONFLICT_RETRIES or not is_conflict(exc):
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _finish_once(self, r: _FinishedRun, check_seconds: float | None) -> bool:
         now = utc_now()
-        try:
-            async with self._write() as conn:
-                guard = await conn.execute(
-                    update(submissions)
-                    .where(
-                        submissions.c.kenmerk == kenmerk,
-                        submissions.c.run == run,
-                        submissions.c.state != "done",
-                    )
-                    .values(
-                        state="done",
-                        outcome=outcome,
-                        final_status=entries[-1].code,
-                        kvk_number=kvk_number,
-                        financial_year=financial_year,
-                        check_seconds=check_seconds,
-                        updated_at=now,
-                    )
+        async with self._write() as conn:
+            if r.claim is not None:
+                await self._lock_company_year(conn, r.claim)
+            guard = await conn.execute(
+                update(submissions)
+                .where(submissions.c.kenmerk == r.kenmerk, submissions.c.run == r.run, submissions.c.state != "done")
+                .values(
+                    state="done",
+                    outcome=str(r.outcome),
+                    final_status=r.entries[-1].code,
+                    kvk_number=r.kvk_number,
+                    financial_year=r.financial_year,
+                    check_seconds=check_seconds,
+                    updated_at=now,
                 )
-                if guard.rowcount != 1:
-                    return False
-                if claim is not None:
-                    if claim.supersedes:
-                        await conn.execute(
-                            update(filings).where(filings.c.id.in_(claim.supersedes)).values(active=False)
-                        )
-                    await conn.execute(
-                        insert(filings).values(
-                            kvk_number=claim.kvk_number,
-                            financial_year=claim.financial_year,
-                            kenmerk=kenmerk,
-                            adopted=claim.adopted,
-                            active=True,
-                            accepted_at=now,
-                            figures=claim.figures,
-                        )
-                    )
-                for f in found:
-                    await conn.execute(
-                        insert(findings).values(
-                            kenmerk=kenmerk,
-                            run=run,
-                            code=f.code,
-                            severity=f.severity,
-                            message_nl=f.message_nl,
-                            message_en=f.message_en,
-                            location=f.location,
-                        )
-                    )
-                await self._add_statuses(conn, kenmerk, run, entries, now)
-                recipient = await conn.scalar(
-                    select(submissions.c.notify_address).where(submissions.c.kenmerk == kenmerk)
-                )
-                # A replay mails only when the outcome changed.
-                previous = await conn.scalar(
-                    select(notifications.c.outcome)
-                    .where(notifications.c.kenmerk == kenmerk, notifications.c.run < run)
-                    .order_by(notifications.c.run.desc())
-                    .limit(1)
-                )
-                state = "skipped" if previous == outcome or not recipient else "pending"
+            )
+            if guard.rowcount != 1:
+                return False
+            if r.claim is not None:
+                await self._register_filing(conn, r.kenmerk, r.claim, now)
+            if r.found:
+                # One statement for all rows: a systematic mistake can mean tens of thousands
+                # of findings, and one round trip each outlasts the job.
                 await conn.execute(
-                    insert(notifications).values(
-                        kenmerk=kenmerk,
-                        run=run,
-                        outcome=outcome,
-                        recipient=recipient,
-                        state=state,
-                        created_at=now,
+                    insert(findings),
+                    [
+                        {
+                            "kenmerk": r.kenmerk,
+                            "run": r.run,
+                            "code": f.code,
+                            "severity": f.severity,
+                            "message_nl": f.message_nl,
+                            "message_en": f.message_en,
+                            "location": f.location,
+                        }
+                        for f in r.found
+                    ],
+                )
+            await self._add_statuses(conn, r.kenmerk, r.run, r.entries, now)
+            return await self._queue_notification(conn, r, now)
+
+    async def _lock_company_year(self, conn: AsyncConnection, claim: FilingClaim) -> None:
+        """Serialise the runs that register a filing for one company and year, so they take
+        their row locks one after the other instead of deadlocking on each other's."""
+        if conn.dialect.name == "postgresql":
+            key = f"filings:{claim.kvk_number}:{claim.financial_year}"
+            await conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
+        # SQLite: BEGIN IMMEDIATE already lets one writer in at a time.
+        on_file = await conn.scalars(
+            select(filings.c.id)
+            .where(
+                filings.c.kvk_number == claim.kvk_number,
+                filings.c.financial_year == claim.financial_year,
+                filings.c.active.is_(True),
+            )
+            .order_by(filings.c.id)
+        )
+        if tuple(on_file) != tuple(sorted(claim.seen)):
+            raise StaleClaim()
+
+    async def _register_filing(self, conn: AsyncConnection, kenmerk: str, claim: FilingClaim, now: datetime) -> None:
+        if claim.supersedes:
+            await conn.execute(update(filings).where(filings.c.id.in_(sorted(claim.supersedes))).values(active=False))
+        await conn.execute(
+            insert(filings).values(
+                kvk_number=claim.kvk_number,
+                financial_year=claim.financial_year,
+                kenmerk=kenmerk,
+                adopted=claim.adopted,
+                active=True,
+                accepted_at=now,
+                figures=claim.figures,
+            )
+        )
+
+    async def _queue_notification(self, conn: AsyncConnection, r: _FinishedRun, now: datetime) -> bool:
+        recipient = await conn.scalar(select(submissions.c.notify_address).where(submissions.c.kenmerk == r.kenmerk))
+        previous = await conn.scalar(
+            select(notifications.c.outcome)
+            .where(notifications.c.kenmerk == r.kenmerk, notifications.c.run < r.run)
+            .order_by(notifications.c.run.desc())
+            .limit(1)
+        )
+        state = mail_state(previous, str(r.outcome), recipient)
+        await conn.execute(
+            insert(notifications).values(
+                kenmerk=r.kenmerk, run=r.run, outcome=str(r.outcome), recipient=recipient, state=state, created_at=now
+            )
+        )
+        return state == "pending"
+
+    async def record_check_failure(self, kenmerk: str, run: int, error: str) -> int:
+        """Count a failed attempt at checking a run (not an outage); returns the count."""
+        now = utc_now()
+        async with self._write() as conn:
+            failures = await conn.scalar(
+                select(check_attempts.c.failures).where(
+                    check_attempts.c.kenmerk == kenmerk, check_attempts.c.run == run
+                )
+            )
+            if failures is None:
+                failures = 1
+                await conn.execute(
+                    insert(check_attempts).values(
+                        kenmerk=kenmerk, run=run, failures=1, last_error=error[:2000], updated_at=now
                     )
                 )
-                return state == "pending"
-        except IntegrityError as exc:
-            message = str(exc.orig).lower()
-            if claim is not None and ("uq_filings" in message or "filings.kvk_number" in message):
-                raise DuplicateAdoptedFiling() from None
-            raise
+            else:
+                failures += 1
+                await conn.execute(
+                    update(check_attempts)
+                    .where(check_attempts.c.kenmerk == kenmerk, check_attempts.c.run == run)
+                    .values(failures=failures, last_error=error[:2000], updated_at=now)
+                )
+            return int(failures)
+
+    async def check_failures(self, kenmerk: str, run: int) -> int:
+        async with self._read() as conn:
+            value = await conn.scalar(
+                select(check_attempts.c.failures).where(
+                    check_attempts.c.kenmerk == kenmerk, check_attempts.c.run == run
+                )
+            )
+            return int(value or 0)
 
     async def start_replay(self, kenmerk: str, actor: str, reason: str) -> int | None:
         """Put a finished submission back in the queue as a new run; returns that run."""

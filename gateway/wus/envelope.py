@@ -6,6 +6,7 @@ this can be tested (and fuzzed) on its own.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -46,8 +47,19 @@ def make_parser() -> etree.XMLParser:
     )
 
 
-@cache
+_SCHEMA_LOCK = threading.Lock()
+
+
 def koppelvlak_schema() -> etree.XMLSchema:
+    # Compiled once. The first requests after a start arrive together, each on its own
+    # thread, and libxml2 fails ("Document is not valid XML Schema") when two threads compile
+    # the schema at the same time: every one of those requests was refused with ALS400.
+    with _SCHEMA_LOCK:
+        return _compile_koppelvlak_schema()
+
+
+@cache
+def _compile_koppelvlak_schema() -> etree.XMLSchema:
     parser = etree.XMLParser(resolve_entities=False, no_network=True)
     doc = etree.parse(str(schema_path("wus/digipoort-koppelvlak-1.2.xsd")), parser)
     return etree.XMLSchema(doc)
@@ -94,10 +106,13 @@ class Addressing:
     message_id: str | None
     to: str | None
     reply_to: str | None
+    fault_to: str | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class SoapRequest:
+    """A parsed, schema-valid request: which operation, its Body element, its headers."""
+
     service: Service
     operation: str
     body: etree._Element
@@ -106,30 +121,73 @@ class SoapRequest:
     security: etree._Element | None
 
 
-def _text(parent: etree._Element, ns: str, name: str) -> str | None:
-    el = parent.find(f"{{{ns}}}{name}")
+#: WS-Addressing headers whose value is an endpoint reference (the URI is in wsa:Address).
+ENDPOINT_REFERENCES = frozenset({"ReplyTo", "FaultTo", "From"})
+
+
+def _text(headers: dict[str, etree._Element], name: str) -> str | None:
+    el = headers.get(name)
     if el is None:
         return None
-    if name in ("ReplyTo", "FaultTo", "From"):
+    if name in ENDPOINT_REFERENCES:
         addr = el.find(f"{{{WSA}}}Address")
         return (addr.text or "").strip() if addr is not None else ""
     return (el.text or "").strip()
 
 
 def parse_request(data: bytes, soap_action_header: str | None, expected: Service) -> SoapRequest:
-    """Turn request bytes into a SoapRequest, or raise the WusFault that explains why not."""
-    tree = parse_xml(data, "Het SOAP-bericht")
-    env = tree.getroot()
+    """Turn request bytes into a SoapRequest, or raise the WusFault that explains why not.
+
+    The fault names the operation asked for as soon as it is known (from the Body, else from
+    the SOAPAction header) and relates to the request's MessageID once that has been read."""
+    try:
+        return _parse(data, soap_action_header, expected)
+    except WusFault as fault:
+        raise fault.about(expected.operation_for_action(soap_action_header), None) from None
+
+
+def _parse(data: bytes, soap_action_header: str | None, expected: Service) -> SoapRequest:
+    env = parse_xml(data, "Het SOAP-bericht").getroot()
+    header, body = envelope_parts(env)
+    element, operation = _payload(body, expected)
+    try:
+        headers, security = read_header(header)
+    except WusFault as fault:
+        raise fault.about(operation, None) from None
+    addressing = Addressing(
+        action=_text(headers, "Action"),
+        message_id=_text(headers, "MessageID"),
+        to=_text(headers, "To"),
+        reply_to=_text(headers, "ReplyTo"),
+        fault_to=_text(headers, "FaultTo"),
+    )
+    try:
+        _check_addressing(addressing, expected.request_action(operation), soap_action_header)
+        validate_body(element)
+    except WusFault as fault:
+        raise fault.about(operation, addressing.message_id) from None
+    return SoapRequest(expected, operation, element, addressing, env, security)
+
+
+def envelope_parts(env: etree._Element) -> tuple[etree._Element | None, etree._Element]:
+    """The one optional Header and the one Body of a SOAP 1.1 Envelope, in that order."""
     if env.tag == f"{{{SOAP12}}}Envelope":
         raise WusFault("100", "SOAP 1.2 wordt niet ondersteund; gebruik SOAP 1.1.", faultcode="VersionMismatch")
     if env.tag != f"{{{SOAP11}}}Envelope":
         raise nonconforming("het bericht is geen SOAP 1.1 Envelope.")
     children = [c for c in env if isinstance(c.tag, str)]
-    header = env.find(f"{{{SOAP11}}}Header")
-    body = env.find(f"{{{SOAP11}}}Body")
-    allowed_order = [c for c in children if c.tag in (f"{{{SOAP11}}}Header", f"{{{SOAP11}}}Body")]
-    if body is None or len(allowed_order) != len(children):
-        raise nonconforming("de Envelope moet precies een optionele Header en een Body bevatten.")
+    tags = [c.tag for c in children]
+    header_tag, body_tag = f"{{{SOAP11}}}Header", f"{{{SOAP11}}}Body"
+    if tags.count(header_tag) > 1:
+        raise nonconforming("de Envelope bevat meer dan één soap:Header; er mag er één zijn.")
+    if tags.count(body_tag) > 1:
+        raise nonconforming("de Envelope bevat meer dan één soap:Body; er mag er één zijn.")
+    if tags not in ([body_tag], [header_tag, body_tag]):
+        raise nonconforming("de Envelope moet precies een optionele Header en daarna een Body bevatten.")
+    return (children[0] if len(children) == 2 else None), children[-1]
+
+
+def _payload(body: etree._Element, expected: Service) -> tuple[etree._Element, str]:
     payload = [c for c in body if isinstance(c.tag, str)]
     if len(payload) != 1:
         raise nonconforming("de Body moet precies een element bevatten.")
@@ -140,42 +198,47 @@ def parse_request(data: bytes, soap_action_header: str | None, expected: Service
     service, operation = OPERATIONS[qname.localname]
     if service is not expected:
         raise nonconforming(f"de operatie {operation} hoort niet bij deze service.")
+    return element, operation
 
-    security = None
-    addressing = Addressing(None, None, None, None)
-    if header is not None:
-        for h in header:
-            if not isinstance(h.tag, str):
-                continue
-            ns = etree.QName(h).namespace
-            if ns == WSSE and etree.QName(h).localname == "Security":
-                security = h
-            elif ns != WSA:
+
+def read_header(header: etree._Element | None) -> tuple[dict[str, etree._Element], etree._Element | None]:
+    """The WS-Addressing headers by local name and the wsse:Security header; each at most once,
+    and nothing else (the koppelvlak allows no other headers)."""
+    found: dict[str, etree._Element] = {}
+    security: etree._Element | None = None
+    for h in header if header is not None else ():
+        if not isinstance(h.tag, str):
+            continue
+        qname = etree.QName(h)
+        if qname.namespace == WSSE and qname.localname == "Security":
+            if security is not None:
+                raise nonconforming("de header wsse:Security komt meer dan één keer voor; er mag er één zijn.")
+            security = h
+        elif qname.namespace == WSA:
+            if qname.localname in found:
                 raise nonconforming(
-                    f"header-element {etree.QName(h).text} is niet toegestaan; alleen WS-Addressing en WS-Security."
+                    f"de WS-Addressing header {qname.localname} komt meer dan één keer voor; er mag er één zijn."
                 )
-        addressing = Addressing(
-            action=_text(header, WSA, "Action"),
-            message_id=_text(header, WSA, "MessageID"),
-            to=_text(header, WSA, "To"),
-            reply_to=_text(header, WSA, "ReplyTo"),
-        )
-    expected_action = service.request_action(operation)
+            found[qname.localname] = h
+        else:
+            raise nonconforming(f"header-element {qname.text} is niet toegestaan; alleen WS-Addressing en WS-Security.")
+    return found, security
+
+
+def _check_addressing(addressing: Addressing, expected_action: str, soap_action_header: str | None) -> None:
+    operation = expected_action.rsplit("/", 1)[-1].removesuffix("Request")
     if addressing.action is None:
         raise nonconforming("de WS-Addressing header Action ontbreekt.")
     if addressing.action != expected_action:
         raise nonconforming(f"wsa:Action moet {expected_action} zijn voor {operation}.")
     if not addressing.message_id:
         raise nonconforming("de WS-Addressing header MessageID ontbreekt.")
-    if addressing.reply_to not in (None, WSA_ANONYMOUS, WSA_NONE):
-        raise nonconforming("wsa:ReplyTo mag alleen het anonieme adres bevatten.")
-    if soap_action_header:
-        soap_action = soap_action_header.strip().strip('"')
-        if soap_action and soap_action != expected_action:
-            raise nonconforming(f"de HTTP-header SOAPAction moet {expected_action} zijn.")
-
-    validate_body(element)
-    return SoapRequest(service, operation, element, addressing, env, security)
+    for name, value in (("ReplyTo", addressing.reply_to), ("FaultTo", addressing.fault_to)):
+        if value not in (None, WSA_ANONYMOUS, WSA_NONE):
+            raise nonconforming(f"wsa:{name} mag alleen het anonieme adres bevatten.")
+    soap_action = (soap_action_header or "").strip().strip('"')
+    if soap_action and soap_action != expected_action:
+        raise nonconforming(f"de HTTP-header SOAPAction moet {expected_action} zijn.")
 
 
 def validate_body(element: etree._Element) -> None:
@@ -192,10 +255,6 @@ def _describe_schema_error(message: str) -> str:
 
 
 # --------------------------------------------------------------------------- replies
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def format_timestamp(ts: datetime) -> str:
@@ -223,9 +282,10 @@ def build_response(service: Service, operation: str, payload: etree._Element, re
     return etree.tostring(env, xml_declaration=True, encoding="utf-8")
 
 
-def build_fault(service: Service, operation: str | None, fault: WusFault, relates_to: str | None) -> bytes:
-    action = service.fault_action(operation or ("aanleveren" if service is Service.AANLEVER else "getStatussenProces"))
-    env, body = _envelope(action, relates_to)
+def build_fault(service: Service, fault: WusFault) -> bytes:
+    """A SOAP 1.1 fault as Digipoort sends it: faultstring "Algemene fout", the code and
+    description in the service's fault element, the fault action of the operation asked for."""
+    env, body = _envelope(service.fault_action(fault.operation or service.default_operation), fault.relates_to)
     # faultcode is a QName: SOAP's own codes use the Envelope's 's' prefix, WS-Security's
     # (wsse:FailedCheck, ...) the wsse prefix declared here.
     f = etree.SubElement(

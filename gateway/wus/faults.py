@@ -3,6 +3,10 @@
 Digipoort's ALS/STS codes: ``xx100`` means the request does not conform to the interface
 specification and ``xx400`` a technical error on our side (reference section 3). The
 description always says what exactly was wrong, so that a filer can fix it.
+
+A fault carries the operation it answers and the MessageID it relates to as soon as they are
+known: the reply's wsa:Action is that operation's fault action and its wsa:RelatesTo that
+MessageID. ``about`` makes the same fault for a known operation and MessageID.
 """
 
 from __future__ import annotations
@@ -18,13 +22,37 @@ NONCONFORMING_PREFIX = (
 class WusFault(Exception):
     """A SOAP fault to send back; never carries a stack trace to the client."""
 
-    def __init__(self, code_suffix: str, description: str, *, faultcode: str = "Client") -> None:
+    def __init__(
+        self,
+        code_suffix: str,
+        description: str,
+        *,
+        faultcode: str = "Client",
+        operation: str | None = None,
+        relates_to: str | None = None,
+    ) -> None:
         super().__init__(description)
         self.code_suffix = code_suffix
         self.description = description
         #: SOAP 1.1 faultcode local name: Client (the sender must change something),
-        #: Server (try again later), VersionMismatch, MustUnderstand.
+        #: Server (try again later), VersionMismatch, MustUnderstand; or wsse:… for
+        #: WS-Security failures.
         self.faultcode = faultcode
+        #: The operation asked for, when known: its fault action goes into the reply.
+        self.operation = operation
+        #: The request's wsa:MessageID, when known.
+        self.relates_to = relates_to
+
+    def about(self, operation: str | None, relates_to: str | None) -> WusFault:
+        """This fault, answering ``operation`` and relating to ``relates_to`` (a new fault;
+        what is already known is kept)."""
+        return WusFault(
+            self.code_suffix,
+            self.description,
+            faultcode=self.faultcode,
+            operation=self.operation or operation,
+            relates_to=self.relates_to or relates_to,
+        )
 
     def foutcode(self, service: Service) -> str:
         return f"{service.fault_prefix}{self.code_suffix}"

@@ -18,15 +18,15 @@ K = f"{{{KOPPELVLAK}}}"
 NSMAP: Any = {None: KOPPELVLAK}
 
 
-def _opt(el: etree._Element, name: str) -> str | None:
+def opt_text(el: etree._Element, name: str) -> str | None:
     child = el.find(K + name)
     if child is None:
         return None
     return " ".join((child.text or "").split())
 
 
-def _req(el: etree._Element, name: str) -> str:
-    value = _opt(el, name)
+def req_text(el: etree._Element, name: str) -> str:
+    value = opt_text(el, name)
     assert value is not None, name  # guaranteed by schema validation
     return value
 
@@ -37,14 +37,14 @@ class Identiteit:
     type: str
 
 
-def _identiteit(el: etree._Element, name: str) -> Identiteit | None:
+def identiteit(el: etree._Element, name: str) -> Identiteit | None:
     child = el.find(K + name)
     if child is None:
         return None
-    return Identiteit(_req(child, "nummer"), _req(child, "type"))
+    return Identiteit(req_text(child, "nummer"), req_text(child, "type"))
 
 
-@dataclass
+@dataclass(frozen=True)
 class Part:
     """One decoded file of a submission: the berichtInhoud (position 0) or a bijlage."""
 
@@ -58,6 +58,7 @@ def _decode_part(el: etree._Element, position: int, max_bytes: int) -> Part:
     label = "berichtInhoud" if position == 0 else f"bijlage {position}"
     inhoud = el.find(K + "inhoud")
     text = (inhoud.text or "") if inhoud is not None else ""
+    # xs:base64Binary: whitespace anywhere (line-wrapped base64) is not part of the value.
     raw = text.encode("ascii", "replace").translate(None, b" \t\r\n")
     # Cheap bound before decoding: 4 base64 characters carry 3 bytes.
     if len(raw) // 4 * 3 > max_bytes + 2:
@@ -68,15 +69,27 @@ def _decode_part(el: etree._Element, position: int, max_bytes: int) -> Part:
         raise nonconforming(f"de inhoud van {label} is geen geldige base64.") from None
     if len(content) > max_bytes:
         raise nonconforming(f"{label} is groter dan de toegestane {max_bytes} bytes.")
-    return Part(position, _req(el, "mimeType"), _req(el, "bestandsnaam"), content)
+    part = Part(position, req_text(el, "mimeType"), req_text(el, "bestandsnaam"), content)
+    # The schema allows empty values; a submission cannot use them.
+    for name, value in (("mimeType", part.mime_type), ("bestandsnaam", part.bestandsnaam), ("inhoud", content)):
+        if not value:
+            raise nonconforming(f"{label}/{name} is leeg; een aanlevering heeft hier een waarde nodig.")
+    return part
 
 
-@dataclass
+def _require_filled(values: dict[str, str]) -> None:
+    """Business rule on fields the XSD lets be empty: a specific fault naming the field."""
+    for name, value in values.items():
+        if not value:
+            raise nonconforming(f"{name} is leeg; een aanlevering heeft hier een waarde nodig.")
+
+
+@dataclass(frozen=True)
 class AanleverRequest:
     berichtsoort: str
     identiteit_belanghebbende: Identiteit
     rol_belanghebbende: str
-    parts: list[Part]
+    parts: tuple[Part, ...]
     kenmerk: str | None = None
     aanleverkenmerk: str | None = None
     eerder_aanleverkenmerk: str | None = None
@@ -86,28 +99,38 @@ class AanleverRequest:
 
     @classmethod
     def from_element(cls, el: etree._Element, max_part_bytes: int) -> AanleverRequest:
-        parts = [_decode_part(el.find(K + "berichtInhoud"), 0, max_part_bytes)]  # type: ignore[arg-type]
+        inhoud = el.find(K + "berichtInhoud")
+        assert inhoud is not None  # guaranteed by schema validation
+        parts = [_decode_part(inhoud, 0, max_part_bytes)]
         bijlagen = el.find(K + "berichtBijlagen")
         if bijlagen is not None:
             for i, b in enumerate(bijlagen.findall(K + "bijlage"), start=1):
                 parts.append(_decode_part(b, i, max_part_bytes))
-        ident = _identiteit(el, "identiteitBelanghebbende")
+        ident = identiteit(el, "identiteitBelanghebbende")
         assert ident is not None
+        _require_filled(
+            {
+                "berichtsoort": req_text(el, "berichtsoort"),
+                "identiteitBelanghebbende/nummer": ident.nummer,
+                "identiteitBelanghebbende/type": ident.type,
+                "rolBelanghebbende": req_text(el, "rolBelanghebbende"),
+            }
+        )
         return cls(
-            berichtsoort=_req(el, "berichtsoort"),
+            berichtsoort=req_text(el, "berichtsoort"),
             identiteit_belanghebbende=ident,
-            rol_belanghebbende=_req(el, "rolBelanghebbende"),
-            parts=parts,
-            kenmerk=_opt(el, "kenmerk"),
-            aanleverkenmerk=_opt(el, "aanleverkenmerk"),
-            eerder_aanleverkenmerk=_opt(el, "eerderAanleverkenmerk"),
-            identiteit_ontvanger=_identiteit(el, "identiteitOntvanger"),
-            rol_ontvanger=_opt(el, "rolOntvanger"),
-            autorisatie_adres=_opt(el, "autorisatieAdres"),
+            rol_belanghebbende=req_text(el, "rolBelanghebbende"),
+            parts=tuple(parts),
+            kenmerk=opt_text(el, "kenmerk"),
+            aanleverkenmerk=opt_text(el, "aanleverkenmerk"),
+            eerder_aanleverkenmerk=opt_text(el, "eerderAanleverkenmerk"),
+            identiteit_ontvanger=identiteit(el, "identiteitOntvanger"),
+            rol_ontvanger=opt_text(el, "rolOntvanger"),
+            autorisatie_adres=opt_text(el, "autorisatieAdres"),
         )
 
 
-@dataclass
+@dataclass(frozen=True)
 class StatussenRequest:
     kenmerk: str
     autorisatie_adres: str | None = None
@@ -117,14 +140,14 @@ class StatussenRequest:
     @classmethod
     def from_element(cls, el: etree._Element) -> StatussenRequest:
         return cls(
-            kenmerk=_req(el, "kenmerk"),
-            autorisatie_adres=_opt(el, "autorisatieAdres"),
-            vanaf=_datetime(_opt(el, "tijdstempelVanaf")),
-            tot=_datetime(_opt(el, "tijdstempelTot")),
+            kenmerk=req_text(el, "kenmerk"),
+            autorisatie_adres=opt_text(el, "autorisatieAdres"),
+            vanaf=parse_datetime(opt_text(el, "tijdstempelVanaf")),
+            tot=parse_datetime(opt_text(el, "tijdstempelTot")),
         )
 
 
-def _datetime(value: str | None) -> datetime | None:
+def parse_datetime(value: str | None) -> datetime | None:
     if value is None:
         return None
     v = value.replace("Z", "+00:00")
@@ -139,35 +162,40 @@ def _datetime(value: str | None) -> datetime | None:
 # ----------------------------------------------------------------------- builders
 
 
-def _sub(parent: etree._Element, name: str, text: str | None) -> None:
+def sub(parent: etree._Element, name: str, text: str | None) -> None:
     if text is not None:
         etree.SubElement(parent, K + name).text = text
 
 
-def _sub_identiteit(parent: etree._Element, name: str, ident: Identiteit | None) -> None:
+def sub_identiteit(parent: etree._Element, name: str, ident: Identiteit | None) -> None:
     if ident is None:
         return
     el = etree.SubElement(parent, K + name)
-    _sub(el, "nummer", ident.nummer)
-    _sub(el, "type", ident.type)
+    sub(el, "nummer", ident.nummer)
+    sub(el, "type", ident.type)
 
 
-def aanlever_response(req: AanleverRequest, kenmerk: str, received: datetime) -> etree._Element:
+def aanlever_response(
+    req: AanleverRequest, kenmerk: str, received: datetime, ontvanger: Identiteit | None
+) -> etree._Element:
+    """The aanleverResponse as Digipoort gives it: the request's fields echoed, and as
+    identiteitOntvanger the receiving side's own identity (Digipoort's OIN; here the
+    gateway's)."""
     root = etree.Element(K + "aanleverResponse", nsmap=NSMAP)
-    _sub(root, "kenmerk", kenmerk)
-    _sub(root, "berichtsoort", req.berichtsoort)
-    _sub(root, "aanleverkenmerk", req.aanleverkenmerk)
-    _sub(root, "eerderAanleverkenmerk", req.eerder_aanleverkenmerk)
-    _sub(root, "tijdstempelAangeleverd", format_timestamp(received))
-    _sub_identiteit(root, "identiteitBelanghebbende", req.identiteit_belanghebbende)
-    _sub(root, "rolBelanghebbende", req.rol_belanghebbende)
-    _sub_identiteit(root, "identiteitOntvanger", req.identiteit_ontvanger)
-    _sub(root, "rolOntvanger", req.rol_ontvanger)
-    _sub(root, "autorisatieAdres", req.autorisatie_adres)
+    sub(root, "kenmerk", kenmerk)
+    sub(root, "berichtsoort", req.berichtsoort)
+    sub(root, "aanleverkenmerk", req.aanleverkenmerk)
+    sub(root, "eerderAanleverkenmerk", req.eerder_aanleverkenmerk)
+    sub(root, "tijdstempelAangeleverd", format_timestamp(received))
+    sub_identiteit(root, "identiteitBelanghebbende", req.identiteit_belanghebbende)
+    sub(root, "rolBelanghebbende", req.rol_belanghebbende)
+    sub_identiteit(root, "identiteitOntvanger", ontvanger or req.identiteit_ontvanger)
+    sub(root, "rolOntvanger", req.rol_ontvanger)
+    sub(root, "autorisatieAdres", req.autorisatie_adres)
     return root
 
 
-@dataclass
+@dataclass(frozen=True)
 class StatusResultaat:
     kenmerk: str
     belanghebbende: Identiteit
@@ -184,17 +212,17 @@ def statussen_response(operation: str, results: list[StatusResultaat]) -> etree.
     ret = etree.SubElement(root, K + f"{operation}Return")
     for r in results:
         el = etree.SubElement(ret, K + "StatusResultaat")
-        _sub(el, "kenmerk", r.kenmerk)
-        _sub_identiteit(el, "identiteitBelanghebbende", r.belanghebbende)
-        _sub(el, "statuscode", r.statuscode)
-        _sub(el, "tijdstempelStatus", format_timestamp(r.tijdstempel))
-        _sub(el, "statusomschrijving", r.omschrijving[:80])
+        sub(el, "kenmerk", r.kenmerk)
+        sub_identiteit(el, "identiteitBelanghebbende", r.belanghebbende)
+        sub(el, "statuscode", r.statuscode)
+        sub(el, "tijdstempelStatus", format_timestamp(r.tijdstempel))
+        sub(el, "statusomschrijving", r.omschrijving[:80])
         if r.foutcode:
             fout = etree.SubElement(el, K + "statusFoutcode")
-            _sub(fout, "foutcode", r.foutcode)
-            _sub(fout, "foutbeschrijving", (r.foutbeschrijving or "")[:1_048_576])
+            sub(fout, "foutcode", r.foutcode)
+            sub(fout, "foutbeschrijving", (r.foutbeschrijving or "")[:1_048_576])
         if r.details:
-            _sub(el, "statusdetails", r.details[:1_048_576])
+            sub(el, "statusdetails", r.details[:1_048_576])
     return root
 
 
@@ -202,11 +230,11 @@ def berichtsoorten_response(names: list[str]) -> etree._Element:
     root = etree.Element(K + "getBerichtsoortenResponse", nsmap=NSMAP)
     ret = etree.SubElement(root, K + "getBerichtsoortenReturn")
     for n in names:
-        _sub(ret, "berichtsoort", n)
+        sub(ret, "berichtsoort", n)
     return root
 
 
-@dataclass
+@dataclass(frozen=True)
 class ProcesResultaat:
     kenmerk: str
     berichtsoort: str
@@ -219,8 +247,8 @@ def processen_response(results: list[ProcesResultaat]) -> etree._Element:
     ret = etree.SubElement(root, K + "getProcessenReturn")
     for r in results:
         el = etree.SubElement(ret, K + "ProcesResultaat")
-        _sub(el, "kenmerk", r.kenmerk)
-        _sub(el, "berichtsoort", r.berichtsoort)
-        _sub_identiteit(el, "identiteitBelanghebbende", r.belanghebbende)
-        _sub_identiteit(el, "identiteitOntvanger", r.ontvanger)
+        sub(el, "kenmerk", r.kenmerk)
+        sub(el, "berichtsoort", r.berichtsoort)
+        sub_identiteit(el, "identiteitBelanghebbende", r.belanghebbende)
+        sub_identiteit(el, "identiteitOntvanger", r.ontvanger)
     return root

@@ -91,3 +91,50 @@ def test_timely_filing_has_no_late_warning(kvk: KvkEnv) -> None:
     out = file_statement(kvk.stack, kvk.client, Statement(kvk_number=kvk.company(), year=2025))
     assert out.final == "500", out.details
     assert "GW-LATE-01" not in out.codes
+
+
+def test_a_systematic_mistake_gives_a_short_status_and_keeps_the_full_list(kvk: KvkEnv) -> None:
+    contexts = [
+        f'<xbrli:context id="f{i}"><xbrli:entity><xbrli:identifier scheme="http://www.kvk.nl/kvk-id">{{kvk}}'
+        "</xbrli:identifier></xbrli:entity><xbrli:period><xbrli:forever/></xbrli:period></xbrli:context>"
+        for i in range(20_000)
+    ]
+    number = kvk.company()
+    st = Statement(kvk_number=number, extra_contexts=[c.replace("{kvk}", number) for c in contexts])
+    out = file_statement(kvk.stack, kvk.client, st)
+    assert out.final == "311"
+    assert len(out.details) <= 1_048_576
+    assert out.codes.count("FR-NL-3.02") == 21  # 20 places and "19980 more"
+    assert "19980 more places with this finding" in out.details
+    assert out.mail_text.count("FR-NL-3.02") == 2 * 21  # the mail too: Dutch and English part
+    # Every place is kept with the submission.
+    shown = kvk.stack.cli("submissions", "show", out.kenmerk)
+    assert shown.stdout.count("FR-NL-3.02") >= 20_000
+
+
+def test_each_finding_says_where(kvk: KvkEnv) -> None:
+    st = Statement(
+        kvk_number=kvk.company(),
+        extra_facts=['<bw2:Equity contextRef="FY_end" unitRef="EUR" decimals="0">NaN</bw2:Equity>'],
+    )
+    out = file_statement(kvk.stack, kvk.client, st)
+    assert out.final == "311", out.details
+    line = next(x for x in out.details.splitlines() if x.startswith("GW-XBRL-04"))
+    instance = st.build().decode().splitlines()
+    row = next(i for i, text in enumerate(instance, start=1) if "NaN" in text)
+    assert f"(regel {row}, kolom " in line and f"(line {row}, column " in line
+    assert "bw2:Equity" in line and "NaN" in line
+    assert "GW-TECH-01" not in out.codes
+
+
+def test_the_worker_uses_an_installed_taxonomy(kvk: KvkEnv) -> None:
+    from tests.checks.test_taxonomy import nt11_statement
+    from tests.support.shared import shared
+
+    kvk.stack.cli("taxonomy", "add", str(shared("taxonomies", "nt11")))
+    number = kvk.company()
+    bad = nt11_statement('<venj-bw2-i:NoSuchConcept contextRef="FY">x</venj-bw2-i:NoSuchConcept>', kvk=number)
+    out = file_statement(kvk.stack, kvk.client, Statement(kvk_number=number), instance=bad)
+    assert out.final == "311"
+    assert "GW-TAX-01" in out.codes and "GW-TAX-00" not in out.codes
+    assert "venj-bw2-i:NoSuchConcept" in out.details

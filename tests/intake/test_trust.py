@@ -105,7 +105,11 @@ def test_signature_policy(sqlite_stack: Stack) -> None:
 
     once = signed(envelope, cert)
     assert refusal(stack, cert, once) == ""
-    text = refusal(stack, cert, once)
+    # The identical message again is a retransmission (tests/intake/test_retransmission.py);
+    # other content under the same MessageID is a replay.
+    assert refusal(stack, cert, once) == ""
+    other_content = signed(envelope.replace(b"<aanleverkenmerk>raw<", b"<aanleverkenmerk>other<"), cert)
+    text = refusal(stack, cert, other_content)
     assert "wsse:FailedCheck" in text and "replay" in text
 
     fresh = aanlever_envelope(instance=GOOD)  # a new MessageID

@@ -37,8 +37,7 @@ def _register(stack: Stack, number: str, name: str) -> None:
     stack.cli("register", "import", str(path))
 
 
-def test_replay_after_register_fix_ends_in_500_with_a_new_mail(sqlite_stack: Stack) -> None:
-    stack = sqlite_stack
+def test_replay_after_register_fix_ends_in_500_with_a_new_mail(stack: Stack) -> None:
     client = stack.client(stack.pki.client("filer-a"))
     first = file_statement(stack, client, Statement(kvk_number="66666666"))
     assert first.final == "311" and first.foutcode == "GW-KVK-07"

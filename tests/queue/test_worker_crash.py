@@ -19,7 +19,7 @@ def test_killed_worker_job_is_finished_by_the_next_worker(stack_no_worker: Stack
 
     with DatabaseLock(stack.database_url):
         worker = stack.start_worker()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a worker starts its checking processes first
         while not r.exists(in_progress):
             assert time.monotonic() < deadline, stack.logs("worker")
             time.sleep(0.05)

@@ -52,7 +52,7 @@ def test_concurrent_adopted_statements_accept_exactly_one(two_workers: Stack) ->
     with DatabaseLock(stack.database_url):
         stack.start_worker()
         stack.start_worker()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a worker starts its checking processes first
         while not all(r.exists(f"arq:in-progress:process:{k}:1") for k in kenmerken):
             assert time.monotonic() < deadline, stack.logs("worker")
             time.sleep(0.05)

@@ -8,8 +8,8 @@ import uuid
 
 from sqlalchemy.exc import IntegrityError
 
+from gateway.domain import utc_now
 from gateway.store.db import Sender, Store
-from gateway.wus.envelope import utc_now
 from gateway.wus.messages import AanleverRequest, Identiteit, Part
 
 SENDER = Sender("CN=Test,C=NL", "00000003123456780000")

@@ -36,6 +36,7 @@ class Stack:
     redis_url: str | None
     port: int = field(default_factory=free_port)
     ops_port: int = field(default_factory=free_port)
+    web_port: int = field(default_factory=free_port)
     ops_token: str = field(default_factory=lambda: uuid.uuid4().hex)
     queue_name: str = field(default_factory=lambda: f"gw-test:{uuid.uuid4().hex[:8]}")
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -44,6 +45,10 @@ class Stack:
     @property
     def base_url(self) -> str:
         return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def web_url(self) -> str:
+        return f"https://127.0.0.1:{self.web_port}"
 
     @property
     def ops_url(self) -> str:
@@ -74,6 +79,7 @@ class Stack:
             GATEWAY_DEFAULT_NOTIFY_ADDRESS="filer@example.test",
             GATEWAY_QUEUE_NAME=self.queue_name,
             GATEWAY_OPS_PORT=str(self.ops_port),
+            GATEWAY_WEB_PORT=str(self.web_port),
             GATEWAY_OPS_TOKEN=self.ops_token,
             GATEWAY_JOB_TIMEOUT="10",
             GATEWAY_LOG_LEVEL="INFO",

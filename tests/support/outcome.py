@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from email.message import EmailMessage
 
 from tests.support.gateway import Stack
 from tests.support.wus_client import WusClient
 from tests.support.xbrl import Statement, auditors_report
+
+FINDING_HEAD = re.compile(r"(?:^|\s)([A-Z][A-Za-z0-9.#-]+) \[(?:error|warning)\]")
 
 
 @dataclass
@@ -20,8 +23,10 @@ class Outcome:
 
     @property
     def codes(self) -> list[str]:
-        """Finding codes listed in statusdetails, in order."""
-        return [line.split(" ", 1)[0] for line in self.details.splitlines() if line.strip()]
+        """Finding codes listed in statusdetails, in order. The official XSD types statusdetails
+        with whiteSpace="collapse", so a client sees the gateway's lines joined by spaces: each
+        finding starts with its code and severity ("BR-KVK-4.12 [error] ...")."""
+        return FINDING_HEAD.findall(self.details)
 
     @property
     def mail_text(self) -> str:

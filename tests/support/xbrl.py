@@ -14,6 +14,7 @@ from xml.sax.saxutils import escape
 NT_BY_YEAR = {
     2015: ("nt10", "20151209", "20151209", "20150301"),
     2019: ("nt14", "20191211", "20191211", "20190301"),
+    2023: ("nt18", "20231213", "20231213", "20230301"),
     2024: ("nt19", "20241211", "20241211", "20240301"),
     2025: ("nt20", "20251210", "20251210", "20250301"),
 }
@@ -160,3 +161,16 @@ def auditors_report(kvk_number: str = "12345678") -> tuple[str, bytes]:
         'rpo-rpt-accountantsverklaring.xsd"/></xbrli:xbrl>'
     )
     return "accountantsverklaring.xbrl", doc.encode()
+
+
+def padded(statement: bytes, target_bytes: int) -> bytes:
+    """A valid statement made big with many allowed explanation facts (checking it takes
+    time in proportion to its size)."""
+    note = "Toelichting op de jaarrekening. " * 8
+    facts, size, i = [], len(statement), 0
+    while size < target_bytes:
+        fact = f'<bw2:DisclosureNote{i} contextRef="FY">{note}</bw2:DisclosureNote{i}>\n'
+        facts.append(fact)
+        size += len(fact)
+        i += 1
+    return statement.replace(b"</xbrli:xbrl>", "".join(facts).encode() + b"</xbrli:xbrl>")

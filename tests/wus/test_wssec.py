@@ -30,7 +30,7 @@ def _signed(sha1: bool = True) -> etree._Element:
 
 def _verify(env: etree._Element) -> wssec.Verified:
     raw = etree.tostring(env)
-    return wssec.verify(raw, etree.fromstring(raw))
+    return wssec.verify(etree.fromstring(raw))
 
 
 def _refused(env: etree._Element) -> str:
@@ -94,3 +94,46 @@ def test_external_references_and_foreign_transforms_are_refused() -> None:
     assert method is not None
     method.set("Algorithm", "http://www.w3.org/2000/09/xmldsig#hmac-sha1")
     assert "wsse:UnsupportedAlgorithm" in _refused(env)
+
+
+def test_a_token_in_64_character_lines_verifies() -> None:
+    env = _signed()
+    bst = env.find(f".//{{{WSSE}}}BinarySecurityToken")
+    assert bst is not None and bst.text
+    text = bst.text
+    bst.text = "\n" + "\n".join(text[i : i + 64] for i in range(0, len(text), 64)) + "\n"
+    assert _verify(env).certificate == SIGNER.cert
+
+
+def test_a_second_copy_of_a_signed_header_is_refused() -> None:
+    env = _signed()
+    header = env.find(f"{{{SOAP11}}}Header")
+    assert header is not None
+    original = header.find(f"{{{WSA}}}MessageID")
+    assert original is not None
+    decoy = etree.Element(f"{{{WSA}}}MessageID")
+    decoy.text = "urn:uuid:another"
+    original.addprevious(decoy)
+    assert "wsse:FailedCheck" in _refused(env)
+
+
+def test_a_second_body_is_refused() -> None:
+    env = _signed()
+    body = env.find(f"{{{SOAP11}}}Body")
+    assert body is not None
+    env.append(etree.Element(f"{{{SOAP11}}}Body"))
+    assert "precies één soap:Header en één soap:Body" in _refused(env)
+
+
+def test_an_xml_id_decoy_is_a_failed_check_not_an_xmlsec_error() -> None:
+    env = _signed()
+    body = env.find(f"{{{SOAP11}}}Body")
+    security = env.find(f".//{{{WSSE}}}Security")
+    assert body is not None and security is not None
+    decoy = etree.SubElement(security, "Wrapper")
+    decoy.set("{http://www.w3.org/XML/1998/namespace}id", body.get(wssec.WSU_ID) or "")
+    # Re-parse, as a received message is: libxml2 registers xml:id values as IDs while parsing.
+    raw = etree.tostring(env)
+    with pytest.raises(WusFault) as info:
+        wssec.verify(etree.fromstring(raw))
+    assert info.value.faultcode == "wsse:FailedCheck"
