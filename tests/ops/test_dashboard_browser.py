@@ -42,9 +42,9 @@ def test_overview_numbers_agree_and_chart_fills_the_width(
     shared_filed: Filed, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     filed = shared_filed
-    with Browser() as b:
+    with Browser(shots=_shots(tmp_path, request)) as b:
         _login(b, filed)
-        b.screenshot(_shots(tmp_path, request) / "overview.png")
+        b.screenshot("overview")
         assert _tile(b, "received") == 3
         assert (_tile(b, "accepted"), _tile(b, "rejected"), _tile(b, "error"), _tile(b, "pending")) == (1, 2, 0, 0)
         assert _tile(b, "unfinished") == 0 and _tile(b, "mail-backlog") == 0
@@ -97,7 +97,7 @@ def _search(b: Browser, filed: Filed, **params: str) -> list[str]:
 def test_search_and_filters(shared_filed: Filed, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     filed = shared_filed
     k = filed.kenmerken
-    with Browser() as b:
+    with Browser(shots=_shots(tmp_path, request)) as b:
         _login(b, filed)
         # From the header's search box on the overview.
         b.fill("#search", "88888888")
@@ -121,13 +121,13 @@ def test_search_and_filters(shared_filed: Filed, tmp_path: Path, request: pytest
         assert sorted(_search(b, filed, status="", foutcode="GW-KVK-07")) == sorted([k["JR-REJ-88"], k["JR-REJ-77"]])
         assert _search(b, filed, q="77777777", foutcode="GW-KVK-07") == [k["JR-REJ-77"]]
         assert "foutcode=GW-KVK-07" in b.url and "q=77777777" in b.url
-        b.screenshot(_shots(tmp_path, request) / "search.png")
+        b.screenshot("search")
 
 
 def test_submission_page_download_and_replay(filed: Filed, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     stack = filed.stack
     kenmerk = filed.kenmerken["JR-REJ-88"]
-    with Browser() as b:
+    with Browser(shots=_shots(tmp_path, request)) as b:
         _login(b, filed)
         b.click(f"#failures a[href='/submissions/{kenmerk}']")
         assert b.text("#kenmerk") == kenmerk
@@ -137,8 +137,7 @@ def test_submission_page_download_and_replay(filed: Filed, tmp_path: Path, reque
         assert b.texts("#runs td.actor") == [SENDER_OIN]
         facts = b.text("#facts")
         assert "JR-REJ-88" in facts and "88888888" in facts and SENDER_OIN in facts
-        shot = _shots(tmp_path, request)
-        b.screenshot(shot / "submission.png")
+        b.screenshot("submission")
 
         # The original message, as received.
         saved = b.download("#download", tmp_path / "downloads")
@@ -180,7 +179,7 @@ def test_submission_page_download_and_replay(filed: Filed, tmp_path: Path, reque
             assert time.monotonic() < deadline, b.text("#mails")
             time.sleep(0.3)
             b.goto(f"{stack.ops_url}/submissions/{kenmerk}")
-        b.screenshot(shot / "submission-replayed.png")
+        b.screenshot("submission-replayed")
 
         # The overview follows: one more accepted, one fewer rejected.
         b.goto(f"{stack.ops_url}/dashboard")
@@ -214,9 +213,9 @@ def test_waiting_work_adds_up_and_sender_text_is_neutralised(
     kenmerken = [
         str(client.submit(Statement().build(), "12345678", aanleverkenmerk=ak).kenmerk) for ak in ("W-1", sneaky)
     ]
-    with Browser() as b:
+    with Browser(shots=_shots(tmp_path, request)) as b:
         b.goto(f"{stack.ops_url}/dashboard?token={stack.ops_token}")
-        b.screenshot(_shots(tmp_path, request) / "waiting.png")
+        b.screenshot("waiting")
         assert _tile(b, "queue-depth") == 2 and b.text("#queue-depth small") == "2 checks, 0 mails"
         assert _tile(b, "unfinished") == 2 and _tile(b, "pending") == 2 and _tile(b, "received") == 2
         assert b.text("#workers td.empty") == "no live workers"

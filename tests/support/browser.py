@@ -1,15 +1,19 @@
-"""Headless Chromium for tests, driven over the Chrome DevTools Protocol.
+"""Headless Chromium for every browser test, driven over the Chrome DevTools Protocol.
 
-Synchronous and generic: open a URL, fill and click by CSS selector, read text, evaluate
-JavaScript, download, screenshot. Debian's ``chromium`` runs as root with the flags the
-project's brief requires and a fresh profile per browser::
+Synchronous: open a URL, fill, click and submit by CSS selector, upload a file, read text,
+evaluate JavaScript, download, read and clear cookies, take screenshots. Debian's
+``chromium`` runs with a fresh profile per browser, in its own process group so that closing
+the browser ends all of its processes::
 
-    with Browser() as b:
+    with Browser(shots=tmp_path) as b:
         b.goto("http://127.0.0.1:8081/dashboard?token=...")
         b.fill("#search", "12345678")
         b.submit("#search")            # submits the field's form and waits for the new page
         assert b.text("#result-count").startswith("1 ")
-        b.screenshot(tmp_path / "search.png")
+        b.screenshot("search")         # tmp_path/search.png
+
+For pages served over HTTPS by a test CA, ``Browser(trust=ca_pem)`` accepts certificates
+whose chain holds one of the keys in that PEM file, and no others.
 
 The protocol runs over one WebSocket (aiohttp) on a private event loop in a thread, so tests
 stay plain synchronous functions.
@@ -20,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import hashlib
 import itertools
 import json
 import os
@@ -29,12 +34,14 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 T = TypeVar("T")
 
@@ -44,11 +51,14 @@ needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is
 
 FLAGS = (
     "--headless",
+    # The tests (and CI) run as root, where Chromium refuses to start with its sandbox; the
+    # pages it opens are the project's own.
     "--no-sandbox",
     "--disable-gpu",
     "--disable-background-networking",
     "--disable-component-update",
     "--no-first-run",
+    "--no-default-browser-check",
     "--disable-sync",
     "--disable-quic",
     "--disable-extensions",
@@ -61,10 +71,34 @@ class BrowserError(AssertionError):
     pass
 
 
+def spki_pins(pem: Path) -> str:
+    """The base64 SHA-256 hashes of the public keys of every certificate in ``pem``, comma
+    separated, as ``--ignore-certificate-errors-spki-list`` takes them."""
+    pins = []
+    for cert in x509.load_pem_x509_certificates(pem.read_bytes()):
+        der = cert.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        pins.append(base64.b64encode(hashlib.sha256(der).digest()).decode())
+    return ",".join(pins)
+
+
 class Browser:
-    def __init__(self, width: int = 1440, height: int = 1000, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        *,
+        trust: Path | None = None,
+        shots: Path | None = None,
+        width: int = 1440,
+        height: int = 1000,
+        timeout: float = 30.0,
+    ) -> None:
+        """``trust``: a PEM file of test CA certificates to accept for HTTPS (by their keys;
+        Chromium honours that only with its own profile, which every browser here has).
+        ``shots``: the folder ``screenshot`` writes to."""
         if CHROMIUM is None:
             raise BrowserError("chromium is not installed")
+        self.trust, self.shots = trust, shots
         self.width, self.height, self.timeout = width, height, timeout
         self._profile = tempfile.TemporaryDirectory(prefix="gw-chromium-", ignore_cleanup_errors=True)
         self._proc: subprocess.Popen[bytes] | None = None
@@ -83,7 +117,11 @@ class Browser:
     # ------------------------------------------------------------------ lifecycle
 
     def __enter__(self) -> Browser:
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.close()  # a half-started browser leaves no process behind either
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -92,10 +130,12 @@ class Browser:
     def start(self) -> None:
         assert CHROMIUM is not None
         profile = Path(self._profile.name)
+        trust = [f"--ignore-certificate-errors-spki-list={spki_pins(self.trust)}"] if self.trust else []
         self._proc = subprocess.Popen(
             [
                 CHROMIUM,
                 *FLAGS,
+                *trust,
                 f"--user-data-dir={profile}",
                 f"--window-size={self.width},{self.height}",
                 "about:blank",
@@ -108,7 +148,6 @@ class Browser:
         deadline = time.monotonic() + self.timeout
         while not (port_file.exists() and len(port_file.read_text().splitlines()) >= 2):
             if time.monotonic() > deadline or self._proc.poll() is not None:
-                self.close()
                 raise BrowserError("chromium did not open its DevTools port")
             time.sleep(0.05)
         port, path = port_file.read_text().splitlines()[:2]
@@ -117,13 +156,15 @@ class Browser:
 
     def close(self) -> None:
         if self._thread.is_alive():
-            self._run(self._disconnect())
+            with contextlib.suppress(Exception):
+                self._run(self._disconnect())
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(5)
-        if not self._loop.is_running():
+        if not self._loop.is_running() and not self._loop.is_closed():
             self._loop.close()
         if self._proc is not None:
             self._stop_chromium(self._proc)
+            self._proc = None
         self._profile.cleanup()
 
     @staticmethod
@@ -199,29 +240,34 @@ class Browser:
             raise BrowserError(f"{method}: {reply['error']}")
         return dict(reply.get("result", {}))
 
-    def send(self, method: str, params: dict[str, Any] | None = None, *, session: bool = True) -> dict[str, Any]:
-        """Any DevTools command, on the page (or, with ``session=False``, the browser)."""
+    def _command(self, method: str, params: dict[str, Any] | None = None, *, session: bool = True) -> dict[str, Any]:
+        """A DevTools command, on the page (or, with ``session=False``, the browser)."""
         return self._run(self._send(method, params, session=session))
 
-    def _wait_event(self, method: str, since: int, timeout: float | None = None) -> dict[str, Any]:
+    def _wait_event(
+        self,
+        method: str,
+        since: int,
+        timeout: float | None = None,
+        match: Callable[[dict[str, Any]], bool] = lambda params: True,
+    ) -> dict[str, Any]:
+        """The first ``method`` event (that ``match`` accepts) since event number ``since``."""
         deadline = time.monotonic() + (timeout or self.timeout)
         while time.monotonic() < deadline:
             for name, params in self._events[since:]:
-                if name == method:
+                if name == method and match(params):
                     return params
             time.sleep(0.02)
         raise BrowserError(f"no {method} within {timeout or self.timeout} s")
 
-    # ------------------------------------------------------------------ pages
-
-    def evaluate(self, expression: str) -> Any:
-        """Evaluate JavaScript in the page; returns the value (promises are awaited). While a
-        navigation replaces the page, waits for the new one."""
-        params = {"expression": expression, "returnByValue": True, "awaitPromise": True}
+    def _remote(self, expression: str, *, by_value: bool) -> dict[str, Any]:
+        """Evaluate JavaScript in the page: the resulting remote object (promises are
+        awaited). While a navigation replaces the page, waits for the new one."""
+        params = {"expression": expression, "returnByValue": by_value, "awaitPromise": True}
         deadline = time.monotonic() + self.timeout
         while True:
             try:
-                result = self.send("Runtime.evaluate", params)
+                result = self._command("Runtime.evaluate", params)
                 break
             except BrowserError as exc:
                 if "context" not in str(exc).lower() or time.monotonic() > deadline:
@@ -229,12 +275,18 @@ class Browser:
                 time.sleep(0.05)
         if "exceptionDetails" in result:
             raise BrowserError(f"{expression}: {result['exceptionDetails'].get('exception', {}).get('description')}")
-        return result["result"].get("value")
+        return dict(result["result"])
+
+    # ------------------------------------------------------------------ pages
+
+    def evaluate(self, expression: str) -> Any:
+        """Evaluate JavaScript in the page; returns the value (see ``_remote``)."""
+        return self._remote(expression, by_value=True).get("value")
 
     def goto(self, url: str) -> None:
         """Open ``url`` and wait until the page (after any redirects) has loaded."""
         mark = len(self._events)
-        reply = self.send("Page.navigate", {"url": url})
+        reply = self._command("Page.navigate", {"url": url})
         if reply.get("errorText"):
             raise BrowserError(f"{url}: {reply['errorText']}")
         self._wait_event("Page.loadEventFired", mark)
@@ -243,23 +295,38 @@ class Browser:
         quoted = json.dumps(selector)
         return (
             f"(() => {{ const e = document.querySelector({quoted});"
-            f" if (!e) throw new Error('no element ' + {quoted}); return e; }})()"
+            f" if (!e) throw new Error('no element ' + {quoted} + ' on ' + location.href); return e; }})()"
         )
+
+    def exists(self, selector: str) -> bool:
+        return bool(self.evaluate(f"document.querySelector({json.dumps(selector)}) !== null"))
 
     def wait_for(self, selector: str, timeout: float | None = None) -> None:
         deadline = time.monotonic() + (timeout or self.timeout)
-        while not self.evaluate(f"document.querySelector({json.dumps(selector)}) !== null"):
+        while not self.exists(selector):
             if time.monotonic() > deadline:
                 raise BrowserError(f"no {selector} on {self.url}")
             time.sleep(0.05)
 
+    def wait_text(self, needle: str, timeout: float = 60.0) -> str:
+        """Wait until the page (which may reload itself) shows ``needle``; returns its text."""
+        deadline = time.monotonic() + timeout
+        text = ""
+        while time.monotonic() < deadline:
+            with contextlib.suppress(BrowserError):  # between two pages there is no body
+                text = self.text()
+                if needle in text:
+                    return text
+            time.sleep(0.3)
+        raise BrowserError(f"{needle!r} not on the page after {timeout} s; it shows:\n{text}")
+
     @property
     def url(self) -> str:
         """The page's address (after redirects; from the browser, so also mid-navigation)."""
-        info = self.send("Target.getTargetInfo", {"targetId": self._target_id}, session=False)
+        info = self._command("Target.getTargetInfo", {"targetId": self._target_id}, session=False)
         return str(info["targetInfo"]["url"])
 
-    def text(self, selector: str) -> str:
+    def text(self, selector: str = "body") -> str:
         """The rendered text (innerText) of the first element matching ``selector``."""
         return str(self.evaluate(f"{self._element(selector)}.innerText")).strip()
 
@@ -267,10 +334,6 @@ class Browser:
         return list(
             self.evaluate(f"Array.from(document.querySelectorAll({json.dumps(selector)}), e => e.innerText.trim())")
         )
-
-    def attribute(self, selector: str, name: str) -> str | None:
-        value = self.evaluate(f"{self._element(selector)}.getAttribute({json.dumps(name)})")
-        return None if value is None else str(value)
 
     def box(self, selector: str) -> dict[str, float]:
         """The element's bounding box in CSS pixels: x, y, width, height."""
@@ -289,6 +352,11 @@ class Browser:
             " e.dispatchEvent(new Event('change', {bubbles: true})); })()"
         )
 
+    def upload(self, selector: str, path: Path) -> None:
+        """Choose ``path`` in a file field, as the file dialog would."""
+        element = self._remote(self._element(selector), by_value=False)
+        self._command("DOM.setFileInputFiles", {"objectId": element["objectId"], "files": [str(path)]})
+
     def click(self, selector: str, *, navigates: bool = True) -> None:
         """Click an element; by default wait for the page the click leads to."""
         mark = len(self._events)
@@ -306,15 +374,19 @@ class Browser:
         )
         self._wait_event("Page.loadEventFired", mark)
 
-    def screenshot(self, path: Path, *, full_page: bool = True) -> Path:
-        """Save a PNG of the page (by default all of it, not only the window)."""
+    def screenshot(self, name: str, *, full_page: bool = True) -> Path:
+        """Save a PNG of the page (by default all of it, not only the window) as
+        ``shots/name.png``."""
+        if self.shots is None:
+            raise BrowserError("screenshot needs Browser(shots=folder)")
         params: dict[str, Any] = {"format": "png", "captureBeyondViewport": full_page}
         if full_page:
             size = self.evaluate(
                 "({w: document.documentElement.scrollWidth, h: document.documentElement.scrollHeight})"
             )
             params["clip"] = {"x": 0, "y": 0, "width": size["w"], "height": size["h"], "scale": 1}
-        data = self.send("Page.captureScreenshot", params)["data"]
+        data = self._command("Page.captureScreenshot", params)["data"]
+        path = self.shots / f"{name}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(data))
         return path
@@ -322,7 +394,7 @@ class Browser:
     def download(self, selector: str, directory: Path, timeout: float | None = None) -> Path:
         """Click a link that downloads a file; returns the saved file."""
         directory.mkdir(parents=True, exist_ok=True)
-        self.send(
+        self._command(
             "Browser.setDownloadBehavior",
             {"behavior": "allowAndName", "downloadPath": str(directory), "eventsEnabled": True},
             session=False,
@@ -331,16 +403,19 @@ class Browser:
         self.click(selector, navigates=False)
         begin = self._wait_event("Browser.downloadWillBegin", mark, timeout)
         self.last_download_name = str(begin.get("suggestedFilename", ""))
-        deadline = time.monotonic() + (timeout or self.timeout)
-        while time.monotonic() < deadline:
-            for name, params in self._events[mark:]:
-                if name == "Browser.downloadProgress" and params.get("guid") == begin["guid"]:
-                    if params.get("state") == "completed":
-                        return directory / begin["guid"]
-                    if params.get("state") == "canceled":
-                        raise BrowserError("download canceled")
-            time.sleep(0.05)
-        raise BrowserError("download did not complete")
+        end = self._wait_event(
+            "Browser.downloadProgress",
+            mark,
+            timeout,
+            lambda p: p.get("guid") == begin["guid"] and p.get("state") in ("completed", "canceled"),
+        )
+        if end["state"] == "canceled":
+            raise BrowserError("download canceled")
+        return directory / begin["guid"]
 
     def cookies(self) -> list[dict[str, Any]]:
-        return list(self.send("Network.getCookies")["cookies"])
+        """The cookies the browser would send to the page's address."""
+        return list(self._command("Network.getCookies")["cookies"])
+
+    def clear_cookies(self) -> None:
+        self._command("Network.clearBrowserCookies")

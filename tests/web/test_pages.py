@@ -8,27 +8,26 @@ module; each test uses its own person and code. Screenshots go to $ZDJ_SHOTS or 
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import socket
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
-import aiohttp
 import pytest
+import requests
 
 from gateway.web.codes import display, new_code
 from tests.conftest import running, seed_register, short_tmp
+from tests.support.browser import Browser, needs_chromium
 from tests.support.gateway import Stack
-from tests.support.https_browser import Browser
 from tests.support.pki import Pki
 from tests.support.smtp import SmtpSink
 from tests.support.xbrl import Figures, Statement
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = [pytest.mark.timeout(240), needs_chromium]
 
 COMPANY = {
     "kvk_number": "12345678",
@@ -75,14 +74,12 @@ def wait_for_port(port: int, timeout: float = 20.0) -> None:
 
 
 @pytest.fixture(scope="module")
-async def browser(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Browser]:
+def browser(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
     shots = Path(os.environ.get("ZDJ_SHOTS") or tmp_path_factory.mktemp("shots"))
-    b = Browser(pki.server.cert, shots)
-    await b.start()
-    try:
+    # The pages' certificate is issued by the test CA (root and intermediate, the bundle the
+    # gateway also trusts for clients): the browser accepts that CA's keys and no others.
+    with Browser(trust=pki.client_bundle, shots=shots) as b:
         yield b
-    finally:
-        await b.close()
 
 
 def _mail_to(smtp: SmtpSink, address: str, kind: str, needle: str, timeout: float = 20) -> EmailMessage:
@@ -132,23 +129,23 @@ def _letter_for(stack: Stack, name: str) -> str:
     raise AssertionError(f"no letter for {name}")
 
 
-async def log_in(browser: Browser, stack: Stack, code: str, password: str) -> str:
-    await browser.clear_cookies()
-    await browser.goto(f"{stack.web_url}{B}/")
-    await browser.fill("#code", code)
-    await browser.fill("#password", password)
-    await browser.click("#login")
-    return await browser.text()
+def log_in(browser: Browser, stack: Stack, code: str, password: str) -> str:
+    browser.clear_cookies()
+    browser.goto(f"{stack.web_url}{B}/")
+    browser.fill("#code", code)
+    browser.fill("#password", password)
+    browser.click("#login")
+    return browser.text()
 
 
-async def first_log_in(browser: Browser, stack: Stack, code: str, password: str, new: str) -> None:
-    text = await log_in(browser, stack, code, password)
+def first_log_in(browser: Browser, stack: Stack, code: str, password: str, new: str) -> None:
+    text = log_in(browser, stack, code, password)
     assert "Kies eerst een eigen wachtwoord" in text, text
-    await browser.fill("#current", password)
-    await browser.fill("#new", new)
-    await browser.fill("#repeat", new)
-    await browser.click("#change")
-    assert (await browser.url()).endswith(f"{B}/overzicht")
+    browser.fill("#current", password)
+    browser.fill("#new", new)
+    browser.fill("#repeat", new)
+    browser.click("#change")
+    assert browser.url.endswith(f"{B}/overzicht")
 
 
 def statement_file(folder: Path, name: str, statement: Statement) -> Path:
@@ -157,11 +154,11 @@ def statement_file(folder: Path, name: str, statement: Statement) -> Path:
     return path
 
 
-async def authorise(browser: Browser, stack: Stack, kvk: str) -> None:
-    await browser.fill("#kvk", kvk)
-    await browser.click("#request")
-    assert "Machtiging aangevraagd" in await browser.text()
-    assert not await browser.exists(f"#file-{kvk}")  # not before the business said yes
+def authorise(browser: Browser, stack: Stack, kvk: str) -> None:
+    browser.fill("#kvk", kvk)
+    browser.click("#request")
+    assert "Machtiging aangevraagd" in browser.text()
+    assert not browser.exists(f"#file-{kvk}")  # not before the business said yes
     auth_id = next(
         line.split()[0]
         for line in stack.cli("zdj", "auth", "list", "--state", "requested").stdout.splitlines()
@@ -170,123 +167,121 @@ async def authorise(browser: Browser, stack: Stack, kvk: str) -> None:
     letters = stack.cli("zdj", "letters", "list").stdout
     assert "authorisation" in letters and "financiële administratie" in letters
     stack.cli("zdj", "auth", "accept", auth_id, "--note", "getekend antwoord ontvangen", "--actor", "op")
-    await browser.goto(f"{stack.web_url}{B}/overzicht")
-    assert "Deponeer jaarrekening" in await browser.text()
+    browser.goto(f"{stack.web_url}{B}/overzicht")
+    assert "Deponeer jaarrekening" in browser.text()
 
 
-async def test_micro_statement_filed_on_the_page_reaches_500_and_a_mail(
+def test_micro_statement_filed_on_the_page_reaches_500_and_a_mail(
     zdj_stack: Stack, browser: Browser, tmp_path: Path
 ) -> None:
     code, password = issue_by_email(zdj_stack, "An de Vries")
-    await first_log_in(browser, zdj_stack, code, password, "een-eigen-lang-wachtwoord")
-    cookie = next(c for c in await browser.cookies() if c["name"] == "__Host-zdj")
+    first_log_in(browser, zdj_stack, code, password, "een-eigen-lang-wachtwoord")
+    cookie = next(c for c in browser.cookies() if c["name"] == "__Host-zdj")
     assert cookie["secure"] and cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/"
-    await browser.screenshot("1-overview")
-    await authorise(browser, zdj_stack, "12345678")
-    await browser.click("#file-12345678")
+    browser.screenshot("1-overview")
+    authorise(browser, zdj_stack, "12345678")
+    browser.click("#file-12345678")
     micro = Statement(size_class="micro", current=Figures(300_000, 600_000, 4), previous=Figures(280_000, 550_000, 4))
-    await browser.upload("#jaarrekening", statement_file(tmp_path, "jaarrekening.xbrl", micro))
-    await browser.screenshot("2-upload")
-    await browser.click("#upload")
-    kenmerk = str(await browser.eval("document.getElementById('kenmerk').textContent"))
-    text = await browser.wait_text("E-mail verzonden")
+    browser.upload("#jaarrekening", statement_file(tmp_path, "jaarrekening.xbrl", micro))
+    browser.screenshot("2-upload")
+    browser.click("#upload")
+    kenmerk = str(browser.evaluate("document.getElementById('kenmerk').textContent"))
+    text = browser.wait_text("E-mail verzonden")
     assert "Gedeponeerd" in text
     for status in ("105", "100", "110", "200", "301", "405", "400", "500"):
         assert re.search(rf"\b{status}\b", text), status
-    await browser.screenshot("3-filed")
+    browser.screenshot("3-filed")
     (mail,) = zdj_stack.smtp.wait_for(kenmerk)
     assert mail["To"] == COMPANY["email"]
     assert kenmerk in mail.get_body(preferencelist=("plain",)).get_content()
     # The same submission as any other: the operators' CLI shows it, sent by the code holder.
     shown = zdj_stack.cli("submissions", "show", kenmerk).stdout
     assert "500" in shown and code.replace("-", "") in shown
-    await browser.goto(f"{zdj_stack.web_url}{B}/overzicht")
-    assert kenmerk in await browser.text()
+    browser.goto(f"{zdj_stack.web_url}{B}/overzicht")
+    assert kenmerk in browser.text()
     # The filer removes the authorisation: no more filing for that business.
-    await browser.click("[id^=remove-]")
-    text = await browser.text()
+    browser.click("[id^=remove-]")
+    text = browser.text()
     assert "Machtiging verwijderd" in text and "Deponeer jaarrekening" not in text
-    await browser.goto(f"{zdj_stack.web_url}{B}/bedrijf/12345678")
-    assert "niet gemachtigd" in await browser.text()
+    browser.goto(f"{zdj_stack.web_url}{B}/bedrijf/12345678")
+    assert "niet gemachtigd" in browser.text()
 
 
-async def test_medium_sized_company_is_refused_with_gw_zdj_01(
-    zdj_stack: Stack, browser: Browser, tmp_path: Path
-) -> None:
+def test_medium_sized_company_is_refused_with_gw_zdj_01(zdj_stack: Stack, browser: Browser, tmp_path: Path) -> None:
     code, password = issue_by_post(zdj_stack, "Bo Bakker", "bo@elders.test")
-    await first_log_in(browser, zdj_stack, code, password, "bo-kiest-een-wachtwoord")
-    await authorise(browser, zdj_stack, "12345678")
-    await browser.click("#file-12345678")
+    first_log_in(browser, zdj_stack, code, password, "bo-kiest-een-wachtwoord")
+    authorise(browser, zdj_stack, "12345678")
+    browser.click("#file-12345678")
     medium = Statement(
         year=2025,
         size_class="medium",
         current=Figures(20_000_000, 40_000_000, 120),
         previous=Figures(19_000_000, 38_000_000, 110),
     )
-    await browser.upload("#jaarrekening", statement_file(tmp_path, "middelgroot.xbrl", medium))
-    await browser.click("#upload")
-    text = await browser.wait_text("Afgewezen")
+    browser.upload("#jaarrekening", statement_file(tmp_path, "middelgroot.xbrl", medium))
+    browser.click("#upload")
+    text = browser.wait_text("Afgewezen")
     assert re.search(r"311\s+Validatie niet gelukt\s+GW-ZDJ-01", text), text  # the statusFoutcode
     assert "alleen micro- en kleine ondernemingen" in text
     assert "micro and small companies only" in text and "medium-sized" in text
-    await browser.screenshot("4-medium-refused")
+    browser.screenshot("4-medium-refused")
     # A replay (after a rules fix, say) runs the web filing's own check again.
-    kenmerk = str(await browser.eval("document.getElementById('kenmerk').textContent"))
+    kenmerk = str(browser.evaluate("document.getElementById('kenmerk').textContent"))
     zdj_stack.cli("replay", kenmerk, "--reason", "controle", "--actor", "op")
-    page = await browser.url()
+    page = browser.url
     deadline = time.monotonic() + 60
-    while len(re.findall(r"311\s+Validatie niet gelukt\s+GW-ZDJ-01", await browser.text())) < 2:
-        assert time.monotonic() < deadline, await browser.text()
-        await asyncio.sleep(0.5)
-        await browser.goto(page)
+    while len(re.findall(r"311\s+Validatie niet gelukt\s+GW-ZDJ-01", browser.text())) < 2:
+        assert time.monotonic() < deadline, browser.text()
+        time.sleep(0.5)
+        browser.goto(page)
 
 
-async def test_wrong_password_then_lock_out_and_unknown_codes_look_the_same(zdj_stack: Stack, browser: Browser) -> None:
+def test_wrong_password_then_lock_out_and_unknown_codes_look_the_same(zdj_stack: Stack, browser: Browser) -> None:
     code, password = issue_by_email(zdj_stack, "Cas Smit")
     # A well-formed code that nobody holds (fresh each run: the lock-outs live in Redis).
     unknown = display(new_code())
     answers: dict[str, list[str]] = {code: [], unknown: []}
     for typed in (code, unknown):
         for _ in range(5):
-            text = await log_in(browser, zdj_stack, typed, "wrong-password")
+            text = log_in(browser, zdj_stack, typed, "wrong-password")
             answers[typed].append(text.split("Toegangscode / Access code")[0])
     assert answers[code] == answers[unknown]
     assert all("Toegangscode of wachtwoord onjuist" in t for t in answers[code][:4])
     assert "Te veel mislukte pogingen" in answers[code][4]
     # Locked: even the right password does not get in now.
-    text = await log_in(browser, zdj_stack, code, password)
-    assert "Te veel mislukte pogingen" in text and (await browser.url()).endswith(f"{B}/inloggen")
-    await browser.screenshot("5-locked")
+    text = log_in(browser, zdj_stack, code, password)
+    assert "Te veel mislukte pogingen" in text and browser.url.endswith(f"{B}/inloggen")
+    browser.screenshot("5-locked")
     history = zdj_stack.cli("zdj", "code", "show", code).stdout
     assert "locked_out" in history
     # A misread code (O for 0, I for 1) is a format error, said as such.
-    text = await log_in(browser, zdj_stack, "W-OOII-2222-2", "x")
+    text = log_in(browser, zdj_stack, "W-OOII-2222-2", "x")
     assert "geen geldige toegangscode" in text
 
 
-async def test_blocked_code_cannot_log_in_and_loses_its_session(zdj_stack: Stack, browser: Browser) -> None:
+def test_blocked_code_cannot_log_in_and_loses_its_session(zdj_stack: Stack, browser: Browser) -> None:
     code, password = issue_by_email(zdj_stack, "Dirk Dekker")
-    await first_log_in(browser, zdj_stack, code, password, "dirk-zijn-wachtwoord")
+    first_log_in(browser, zdj_stack, code, password, "dirk-zijn-wachtwoord")
     zdj_stack.cli("zdj", "code", "block", code, "--reason", "unpaid_invoice", "--note", "factuur 42", "--actor", "deb")
-    await browser.goto(f"{zdj_stack.web_url}{B}/overzicht")
-    assert (await browser.url()).endswith(f"{B}/")  # the session is gone
-    text = await log_in(browser, zdj_stack, code, "dirk-zijn-wachtwoord")
+    browser.goto(f"{zdj_stack.web_url}{B}/overzicht")
+    assert browser.url.endswith(f"{B}/")  # the session is gone
+    text = log_in(browser, zdj_stack, code, "dirk-zijn-wachtwoord")
     assert "geblokkeerd" in text
-    await browser.screenshot("6-blocked")
+    browser.screenshot("6-blocked")
     zdj_stack.cli("zdj", "code", "unblock", code, "--note", "factuur 42 betaald", "--actor", "deb")
-    await log_in(browser, zdj_stack, code, "dirk-zijn-wachtwoord")
-    assert (await browser.url()).endswith(f"{B}/overzicht")
+    log_in(browser, zdj_stack, code, "dirk-zijn-wachtwoord")
+    assert browser.url.endswith(f"{B}/overzicht")
     shown = zdj_stack.cli("zdj", "code", "show", code).stdout
     assert re.search(r"blocked\s+deb", shown) and re.search(r"unblocked\s+deb\s+factuur 42 betaald", shown)
 
 
-async def test_closed_branch_closes_its_codes_and_takes_no_new_ones(zdj_stack: Stack, browser: Browser) -> None:
+def test_closed_branch_closes_its_codes_and_takes_no_new_ones(zdj_stack: Stack, browser: Browser) -> None:
     code, password = issue_by_email(zdj_stack, "Eva Evers", branch=CLOSING_BRANCH)
     out = zdj_stack.cli("zdj", "branch", "close", CLOSING_BRANCH, "--reason", "filiaal opgeheven", "--actor", "op")
     assert code in out.stdout
-    text = await log_in(browser, zdj_stack, code, password)
+    text = log_in(browser, zdj_stack, code, password)
     assert "opgeheven" in text
-    await browser.screenshot("7-closed")
+    browser.screenshot("7-closed")
     refused = zdj_stack.cli(
         "zdj",
         "code",
@@ -303,72 +298,73 @@ async def test_closed_branch_closes_its_codes_and_takes_no_new_ones(zdj_stack: S
     )
     assert refused.returncode != 0 and "closed" in refused.stderr
     # Nor on the application page.
-    text = await apply(browser, zdj_stack, CLOSING_BRANCH, "Frits", COMPANY["email"])
+    text = apply(browser, zdj_stack, CLOSING_BRANCH, "Frits", COMPANY["email"])
     assert "Deze vestiging is gesloten" in text
 
 
-async def apply(browser: Browser, stack: Stack, branch: str, name: str, email: str) -> str:
-    await browser.clear_cookies()
-    await browser.goto(f"{stack.web_url}{B}/")
-    await browser.click("a[href$='/aanvragen']")
-    await browser.fill("#vestigingsnummer", branch)
-    await browser.fill("#name", name)
-    await browser.fill("#email", email)
-    await browser.click("#apply")
-    return await browser.text()
+def apply(browser: Browser, stack: Stack, branch: str, name: str, email: str) -> str:
+    browser.clear_cookies()
+    browser.goto(f"{stack.web_url}{B}/")
+    browser.click("a[href$='/aanvragen']")
+    browser.fill("#vestigingsnummer", branch)
+    browser.fill("#name", name)
+    browser.fill("#email", email)
+    browser.click("#apply")
+    return browser.text()
 
 
-async def test_applying_on_the_page_email_or_post(zdj_stack: Stack, browser: Browser) -> None:
-    text = await apply(browser, zdj_stack, BRANCH, "Iris Ingen", COMPANY["email"].upper())
+def test_applying_on_the_page_email_or_post(zdj_stack: Stack, browser: Browser) -> None:
+    text = apply(browser, zdj_stack, BRANCH, "Iris Ingen", COMPANY["email"].upper())
     assert "u ontvangt de toegangscode per e-mail" in text
-    await browser.screenshot("8-applied-email")
+    browser.screenshot("8-applied-email")
     code = next(
         line.split()[0] for line in zdj_stack.cli("zdj", "code", "list").stdout.splitlines() if "Iris Ingen" in line
     )
     mail = _mail_to(zdj_stack.smtp, COMPANY["email"].upper(), "access_code", code)
     assert "Uw wachtwoord:" in mail.get_content()
-    text = await apply(browser, zdj_stack, BRANCH, "Jan Jonker", "jan@thuis.test")
+    text = apply(browser, zdj_stack, BRANCH, "Jan Jonker", "jan@thuis.test")
     match = re.search(r"per post: verzonden op (\d{4}-\d\d-\d\d), uiterlijk (\d{4}-\d\d-\d\d) bezorgd", text)
     assert match, text
     letters = zdj_stack.cli("zdj", "letters", "list").stdout
     assert f"dispatch {match.group(1)}  deliver by {match.group(2)}  T.a.v. Jan Jonker" in letters
     # One code per person: applying again is refused.
-    text = await apply(browser, zdj_stack, BRANCH, "Jan Jonker", "jan@thuis.test")
+    text = apply(browser, zdj_stack, BRANCH, "Jan Jonker", "jan@thuis.test")
     assert "U heeft al een toegangscode" in text
 
 
-async def test_replacement_password_by_email_and_forms_need_their_token(zdj_stack: Stack, browser: Browser) -> None:
+def test_replacement_password_by_email_and_forms_need_their_token(zdj_stack: Stack, browser: Browser, pki: Pki) -> None:
     code, _ = issue_by_email(zdj_stack, "Fenna Fokker")
-    await browser.clear_cookies()
-    await browser.goto(f"{zdj_stack.web_url}{B}/vervangend-wachtwoord")
-    await browser.fill("#code", code)
-    await browser.fill("#email", COMPANY["email"].upper())
-    await browser.click("#send")
-    answer = await browser.text()
+    browser.clear_cookies()
+    browser.goto(f"{zdj_stack.web_url}{B}/vervangend-wachtwoord")
+    browser.fill("#code", code)
+    browser.fill("#email", COMPANY["email"].upper())
+    browser.click("#send")
+    answer = browser.text()
     mail = _mail_to(zdj_stack.smtp, COMPANY["email"], "replacement_password", code)
     replacement = re.search(r"vervangende wachtwoord voor toegangscode \S+: (\S+)", mail.get_content())
     assert replacement
     # Someone else's address: the same answer, and no mail.
-    await browser.goto(f"{zdj_stack.web_url}{B}/vervangend-wachtwoord")
-    await browser.fill("#code", code)
-    await browser.fill("#email", "attacker@evil.test")
-    await browser.click("#send")
-    assert await browser.text() == answer
+    browser.goto(f"{zdj_stack.web_url}{B}/vervangend-wachtwoord")
+    browser.fill("#code", code)
+    browser.fill("#email", "attacker@evil.test")
+    browser.click("#send")
+    assert browser.text() == answer
     with zdj_stack.smtp.lock:
         replacements = [m for m in zdj_stack.smtp.messages if m["X-Gateway-Zdj"] == "replacement_password"]
     assert len(replacements) == 1 and replacements[0]["To"] == COMPANY["email"]
-    await first_log_in(browser, zdj_stack, code, replacement.group(1), "fenna-nieuw-wachtwoord")
+    first_log_in(browser, zdj_stack, code, replacement.group(1), "fenna-nieuw-wachtwoord")
     # A form posted with the session cookie but without the session's token (what a forged
     # cross-site request would carry, were SameSite not there) is refused; the page's own
     # scripts cannot even try (the CSP allows no fetch).
-    cookie = next(c for c in await browser.cookies() if c["name"] == "__Host-zdj")
+    cookie = next(c for c in browser.cookies() if c["name"] == "__Host-zdj")
     headers = {"Cookie": f"__Host-zdj={cookie['value']}"}
-    async with aiohttp.ClientSession(trust_env=False) as http:
+    with requests.Session() as http:
+        http.trust_env, http.verify = False, str(pki.root)
         for form in ({"kvk": "12345678"}, {"kvk": "12345678", "csrf": "forged"}):
-            async with http.post(f"{zdj_stack.web_url}{B}/machtiging", data=form, headers=headers, ssl=False) as r:
-                assert r.status == 403
-                assert "Formulier verlopen" in await r.text()
-        async with http.get(f"{zdj_stack.web_url}{B}/overzicht", headers=headers, ssl=False) as r:
-            assert r.status == 200 and "Fenna Fokker" in await r.text()  # the session itself is fine
-            assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
+            r = http.post(f"{zdj_stack.web_url}{B}/machtiging", data=form, headers=headers, timeout=10)
+            assert r.status_code == 403
+            assert "Formulier verlopen" in r.text
+        r = http.get(f"{zdj_stack.web_url}{B}/overzicht", headers=headers, timeout=10)
+        assert r.status_code == 200 and "Fenna Fokker" in r.text  # the session itself is fine
+        assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
     assert code not in zdj_stack.cli("zdj", "auth", "list").stdout
