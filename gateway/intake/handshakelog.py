@@ -20,6 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import structlog
 
@@ -33,6 +34,10 @@ MAX_PEERS = 256
 TOP_PEERS = 5
 
 Schedule = Callable[[float, Callable[[], None]], object]
+
+
+class Logger(Protocol):
+    def warning(self, event: str, **fields: Any) -> Any: ...
 
 
 def _call_later(delay: float, callback: Callable[[], None]) -> object:
@@ -59,6 +64,7 @@ class HandshakeRefusals:
         burst: int = 10,
         clock: Callable[[], float] = time.monotonic,
         schedule: Schedule = _call_later,
+        logger: Logger = log,
     ) -> None:
         self.timeout = timeout
         self.count = count
@@ -66,6 +72,7 @@ class HandshakeRefusals:
         self.burst = burst
         self.clock = clock
         self.schedule = schedule
+        self.log = logger
         self.windows: dict[str, _Window] = {}
 
     def __call__(self, peer: tuple[str, int], exc: BaseException) -> None:
@@ -78,7 +85,7 @@ class HandshakeRefusals:
             self.schedule(self.window, lambda: self._close(refusal.reason))
         if win.logged < self.burst:
             win.logged += 1
-            log.warning(
+            self.log.warning(
                 "TLS handshake refused",
                 remote=peer[0],
                 port=peer[1],
@@ -94,7 +101,7 @@ class HandshakeRefusals:
         win = self.windows.pop(reason, None)
         if win is None or not win.suppressed:
             return
-        log.warning(
+        self.log.warning(
             "TLS handshakes refused, not logged one by one",
             reason=reason,
             suppressed=win.suppressed,
