@@ -14,7 +14,8 @@ app protocol before ``start_tls`` returns (``_on_handshake_complete`` wakes the 
 reads), i.e. before aiohttp has its transport. ``SSLProtocol`` with ``call_connection_made=True``
 calls ``connection_made`` first, as ``create_server`` does, so aiohttp sees the same transport,
 ``ssl_object`` (gateway.intake.peer), flow control and keep-alive as before. ``SSLProtocol``'s
-constructor is not public API, but the same in 3.11 to 3.13; the TLS tests exercise it.
+constructor is not public API, but it and the order above are the same in 3.11, 3.12 and
+3.13 (checked); the TLS tests exercise it.
 
 Waiting for the first byte ourselves also separates a TCP probe (a load balancer's health
 check, a port scan: connect, close, not a byte) from a handshake that failed: probes are not
