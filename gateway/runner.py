@@ -13,13 +13,17 @@ from arq.connections import ArqRedis
 
 from gateway.devcerts import write_dev_ca
 from gateway.intake.app import create_app
+from gateway.intake.handshakelog import HandshakeRefusals
+from gateway.intake.refusals import REASONS
 from gateway.intake.senders import SenderDirectory
 from gateway.intake.slowclients import HeaderDeadline
 from gateway.intake.tls import server_context
+from gateway.intake.tlsfront import TlsListener
 from gateway.intake.trust import CertificateChecker, CrlStore, load_bundle
 from gateway.notify.transport import make_transport
 from gateway.ops.app import create_ops_app
 from gateway.queue.connections import embedded_redis, start_and_connect
+from gateway.queue.counters import RedisCounter, tls_failures_key
 from gateway.queue.supervisor import WorkerSupervisor
 from gateway.settings import Settings
 from gateway.store.db import Store
@@ -44,6 +48,8 @@ class Running:
     runner: web.AppRunner
     port: int
     server: asyncio.AbstractServer | None = None
+    counter: RedisCounter | None = None
+    counting: asyncio.Task[None] | None = None
 
     async def stop(self) -> None:
         """Stop accepting first, then let requests in flight finish (aiohttp waits for them):
@@ -51,6 +57,12 @@ class Running:
         if self.server is not None:
             self.server.close()
         await self.runner.cleanup()
+        if self.counting is not None:
+            self.counting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.counting
+        if self.counter is not None:
+            await self.counter.flush()  # the last second's counts
 
 
 async def start_intake(settings: Settings, store: Store, pool: ArqRedis, checker: CertificateChecker) -> Running:
@@ -79,17 +91,16 @@ async def start_intake(settings: Settings, store: Store, pool: ArqRedis, checker
     assert runner.server is not None
     loop = asyncio.get_running_loop()
     factory = HeaderDeadline(runner.server, settings.header_timeout)
+    counter: RedisCounter | None = None
     if ssl_ctx is None:
         server = await loop.create_server(factory, settings.host, settings.port, backlog=512)
     else:
-        server = await loop.create_server(
-            factory,
-            settings.host,
-            settings.port,
-            backlog=512,
-            ssl=ssl_ctx,
-            ssl_handshake_timeout=settings.header_timeout,
-        )
+        # TLS per connection (not create_server's ssl=), so that a refused handshake is logged
+        # with its peer and counted for /metrics: see gateway.intake.tlsfront.
+        counter = RedisCounter(pool, tls_failures_key(settings.queue_name), REASONS)
+        refusals = HandshakeRefusals(settings.header_timeout, counter.add)
+        listener = TlsListener(factory, ssl_ctx, settings.header_timeout, refusals)
+        server = await loop.create_server(listener, settings.host, settings.port, backlog=512)
     port = int(server.sockets[0].getsockname()[1]) if server.sockets else settings.port
     scheme = "http" if ssl_ctx is None else "https"
     log.info(
@@ -97,7 +108,8 @@ async def start_intake(settings: Settings, store: Store, pool: ArqRedis, checker
         url=f"{scheme}://{settings.host}:{port}/wus/2.0/aanleverservice/1.2",
         proxy_mode=ssl_ctx is None,
     )
-    return Running(runner, port, server)
+    counting = asyncio.create_task(counter.run()) if counter is not None else None
+    return Running(runner, port, server, counter, counting)
 
 
 async def start_ops(settings: Settings, store: Store, pool: ArqRedis) -> Running:

@@ -85,6 +85,14 @@ def _redis(s: Snapshot) -> Iterator[Metric]:
                 kinds.add_metric([kind], n)
     yield depth
     yield kinds
+    tls = CounterMetricFamily(
+        "gateway_tls_handshake_failures",
+        "TLS handshakes the filers' port refused, by reason (counted by the intake processes in Redis).",
+        labels=["reason"],
+    )
+    for reason, n in s.tls_failures:
+        tls.add_metric([reason], n)
+    yield tls
     yield GaugeMetricFamily("gateway_workers_alive", "Workers whose heartbeat is current.", value=len(s.workers))
     age = GaugeMetricFamily(
         "gateway_worker_heartbeat_age_seconds", "Seconds since a worker's last heartbeat.", labels=["worker"]

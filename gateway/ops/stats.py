@@ -11,6 +11,7 @@ from typing import Any
 from arq.connections import ArqRedis
 from redis.exceptions import RedisError
 
+from gateway.queue.counters import read_counts, tls_failures_key
 from gateway.queue.heartbeat import live_workers
 from gateway.store.operators import OperatorsReadModel, Overview
 
@@ -49,6 +50,8 @@ class Snapshot:
     #: None when Redis is unreachable.
     queue: QueueState | None
     workers: tuple[WorkerBeat, ...]
+    #: refused TLS handshakes by reason, as the intake processes counted them (gateway.queue.counters)
+    tls_failures: tuple[tuple[str, int], ...] = ()
 
     @property
     def taken_at(self) -> datetime:
@@ -78,18 +81,26 @@ def _beat(w: dict[str, Any]) -> WorkerBeat:
     )
 
 
-async def _redis_side(pool: ArqRedis | None, queue_name: str) -> tuple[QueueState | None, tuple[WorkerBeat, ...]]:
+@dataclass(frozen=True)
+class _RedisSide:
+    queue: QueueState | None = None
+    workers: tuple[WorkerBeat, ...] = ()
+    tls_failures: tuple[tuple[str, int], ...] = ()
+
+
+async def _redis_side(pool: ArqRedis | None, queue_name: str) -> _RedisSide:
     if pool is None:
-        return None, ()
+        return _RedisSide()
     try:
         queue = await queue_state(pool, queue_name)
         workers = tuple(_beat(w) for w in await live_workers(pool, queue_name))
+        tls = await read_counts(pool, tls_failures_key(queue_name))
     except (RedisError, OSError, ValueError, KeyError, json.JSONDecodeError):
-        return None, ()
-    return queue, workers
+        return _RedisSide()
+    return _RedisSide(queue, workers, tuple(sorted(tls.items())))
 
 
 async def snapshot(model: OperatorsReadModel, pool: ArqRedis | None, queue_name: str) -> Snapshot:
     overview = await model.overview(datetime.now(UTC))
-    queue, workers = await _redis_side(pool, queue_name)
-    return Snapshot(overview, queue, workers)
+    side = await _redis_side(pool, queue_name)
+    return Snapshot(overview, side.queue, side.workers, side.tls_failures)
