@@ -76,6 +76,12 @@ def make_ca(cn: str, issuer: Issued | None = None, days: int = 3650) -> Issued:
         )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
     )
+    if issuer is not None:
+        # RFC 5280 4.2.1.1: every certificate but a self-signed root names its issuer's key;
+        # OpenSSL's strict mode (Python 3.13's default contexts) refuses a chain without it.
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), critical=False
+        )
     signer = issuer.key if issuer else key
     return Issued(builder.sign(signer, hashes.SHA256()), key)
 
