@@ -202,7 +202,7 @@ def _sample_response(certs: Path) -> bytes:
 
     from gateway.intake.security import ResponseSigner
     from gateway.wus import messages
-    from gateway.wus.envelope import build_response
+    from gateway.wus.envelope import response_envelope, serialise
     from gateway.wus.namespaces import Service
 
     req = messages.AanleverRequest(
@@ -214,8 +214,9 @@ def _sample_response(certs: Path) -> bytes:
     )
     gateway_oin = messages.Identiteit("00000001999999999000", "OIN")
     payload = messages.aanlever_response(req, str(uuid.uuid4()), datetime.now(UTC), gateway_oin)
-    unsigned = build_response(Service.AANLEVER, "aanleveren", payload, f"urn:uuid:{uuid.uuid4()}")
-    return ResponseSigner(certs / "server.pem", certs / "server-key.pem").sign(unsigned)
+    env = response_envelope(Service.AANLEVER, "aanleveren", payload, f"urn:uuid:{uuid.uuid4()}")
+    ResponseSigner(certs / "server.pem", certs / "server-key.pem").sign(env)
+    return serialise(env)
 
 
 def _commit_share(raw: bytes, decoded: bytes, work: Path, seconds: float) -> float:

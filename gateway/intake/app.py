@@ -34,7 +34,7 @@ from gateway.intake.wsdl import XSD_PATH, wsdl_endpoint, xsd
 from gateway.settings import Settings
 from gateway.store.db import Store
 from gateway.store.ledger import MessageLedger
-from gateway.wus.envelope import build_fault, build_response, parse_request
+from gateway.wus.envelope import build_fault, parse_request, response_envelope, serialise
 from gateway.wus.faults import WusFault, technical
 from gateway.wus.messages import Identiteit
 from gateway.wus.namespaces import Service
@@ -85,11 +85,11 @@ async def _serve(request: web.Request, intake: Intake, service: Service, handler
     soap = await asyncio.to_thread(parse_request, raw, request.headers.get("SOAPAction"), service)
     req = await verify_request(settings, soap, raw, peer)
     payload = await _handle(handler, intake, req)
-    body = build_response(service, req.operation, payload, req.message_id)
+    env = response_envelope(service, req.operation, payload, req.message_id)
     signer = request.app.get(SIGNER)
     if signer is not None:
-        body = await asyncio.to_thread(signer.sign, body)
-    return soap_reply(body)
+        await asyncio.to_thread(signer.sign, env)
+    return soap_reply(serialise(env))
 
 
 def soap_endpoint(service: Service, handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:

@@ -100,11 +100,11 @@ async def claim_message(ledger: MessageLedger, req: VerifiedRequest, kenmerk: st
 
 
 class ResponseSigner:
-    def __init__(self, cert: Path, key: Path) -> None:
-        self.cert_pem = cert.read_bytes()
-        self.key_pem = key.read_bytes()
+    """Signs replies as Digipoort does (RSA-SHA1), with the key and certificate loaded once."""
 
-    def sign(self, response: bytes) -> bytes:
-        env = etree.fromstring(response)
-        wssec.sign(env, self.key_pem, self.cert_pem, sha1=True, ttl=timedelta(minutes=10))
-        return etree.tostring(env, xml_declaration=True, encoding="utf-8")
+    def __init__(self, cert: Path, key: Path) -> None:
+        self.signer = wssec.Signer(key.read_bytes(), cert.read_bytes())
+
+    def sign(self, envelope: etree._Element) -> None:
+        """Sign the reply's Envelope in place."""
+        self.signer.sign(envelope, sha1=True, ttl=timedelta(minutes=10))

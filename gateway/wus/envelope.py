@@ -276,9 +276,20 @@ def _envelope(action: str, relates_to: str | None) -> tuple[etree._Element, etre
     return env, body
 
 
-def build_response(service: Service, operation: str, payload: etree._Element, relates_to: str | None) -> bytes:
+def response_envelope(
+    service: Service, operation: str, payload: etree._Element, relates_to: str | None
+) -> etree._Element:
+    """The reply's Envelope around ``payload``, unsigned (the caller may sign it in place)."""
     env, body = _envelope(service.response_action(operation), relates_to)
     body.append(payload)
+    return env
+
+
+def build_response(service: Service, operation: str, payload: etree._Element, relates_to: str | None) -> bytes:
+    return serialise(response_envelope(service, operation, payload, relates_to))
+
+
+def serialise(env: etree._Element) -> bytes:
     return etree.tostring(env, xml_declaration=True, encoding="utf-8")
 
 
