@@ -4,7 +4,6 @@ original answer with the same kenmerk."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import timedelta
 
@@ -13,6 +12,7 @@ from lxml import etree
 
 from gateway.domain import utc_now
 from gateway.intake.context import Intake
+from gateway.intake.offload import run_sized
 from gateway.intake.security import VerifiedRequest, claim_message
 from gateway.queue.jobs import enqueue_processing
 from gateway.resources import berichtsoorten
@@ -43,8 +43,9 @@ def check_berichtsoort(req: messages.AanleverRequest) -> None:
 
 async def aanleveren(intake: Intake, req: VerifiedRequest) -> etree._Element:
     settings = intake.settings
-    # Parsing and base64-decoding tens of MiB is CPU work: keep the event loop free.
-    parsed = await asyncio.to_thread(messages.AanleverRequest.from_element, req.soap.body, settings.max_part_bytes)
+    # Reading and base64-decoding tens of MiB is CPU work: off the loop when large.
+    read = messages.AanleverRequest.from_element
+    parsed = await run_sized(len(req.raw), read, req.soap.body, settings.max_part_bytes)
     check_berichtsoort(parsed)
     claim = await claim_message(intake.ledger, req, str(uuid.uuid4()))
     if claim.state is ClaimState.RETRANSMISSION:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
@@ -13,6 +12,7 @@ from cryptography import x509
 from lxml import etree
 
 from gateway.domain import utc_now
+from gateway.intake.offload import run_sized
 from gateway.intake.peer import Peer
 from gateway.settings import Settings
 from gateway.store.db import Sender
@@ -83,7 +83,7 @@ async def verify_request(settings: Settings, soap: SoapRequest, raw: bytes, peer
     """Apply the signature policy; raise a WusFault (with its operation and MessageID) if the
     message must be refused."""
     try:
-        return await asyncio.to_thread(_verify, settings, soap, raw, peer)
+        return await run_sized(len(raw), _verify, settings, soap, raw, peer)
     except WusFault as fault:
         raise fault.about(soap.operation, soap.addressing.message_id) from None
 
