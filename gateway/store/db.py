@@ -142,6 +142,74 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+async def _insert_submissions(conn: AsyncConnection, batch: Sequence[_NewSubmission]) -> None:
+    """The rows of new submissions: one statement per table for the whole group (an
+    executemany), not one per row: every statement is a round trip to the driver's thread
+    (aiosqlite) or the server, which cost more than the rows themselves."""
+    await conn.execute(insert(submissions), [_submission_row(n) for n in batch])
+    await conn.execute(insert(raw_messages), [{"kenmerk": n.kenmerk, "content": n.raw} for n in batch])
+    parts = [
+        {
+            "kenmerk": n.kenmerk,
+            "position": part.position,
+            "mime_type": part.mime_type,
+            "bestandsnaam": part.bestandsnaam,
+            "sha256": _sha256(part.content),
+            "size": len(part.content),
+            "content": part.content,
+        }
+        for n in batch
+        for part in n.req.parts
+    ]
+    if parts:
+        await conn.execute(insert(documents), parts)
+    # A new kenmerk has no statuses yet: 105 and 100 follow its receipt a millisecond apart
+    # (105 first, as Digipoort stamps them).
+    await conn.execute(
+        insert(statuses),
+        [
+            {
+                "kenmerk": n.kenmerk,
+                "run": 1,
+                "code": e.code,
+                "description": status_description(e.code),
+                "created_at": n.received_at + timedelta(milliseconds=i),
+                "foutcode": e.foutcode,
+                "foutbeschrijving": e.foutbeschrijving,
+                "details": e.details,
+            }
+            for n in batch
+            for i, e in enumerate(RECEIVED)
+        ],
+    )
+
+
+def _submission_row(n: _NewSubmission) -> dict[str, Any]:
+    req, ontvanger = n.req, n.req.identiteit_ontvanger
+    return {
+        "kenmerk": n.kenmerk,
+        "berichtsoort": req.berichtsoort,
+        "aanleverkenmerk": req.aanleverkenmerk,
+        "eerder_aanleverkenmerk": req.eerder_aanleverkenmerk,
+        "belanghebbende_nummer": req.identiteit_belanghebbende.nummer,
+        "belanghebbende_type": req.identiteit_belanghebbende.type,
+        "rol_belanghebbende": req.rol_belanghebbende,
+        "ontvanger_nummer": ontvanger.nummer if ontvanger else None,
+        "ontvanger_type": ontvanger.type if ontvanger else None,
+        "rol_ontvanger": req.rol_ontvanger,
+        "autorisatie_adres": req.autorisatie_adres,
+        "sender_subject": n.sender.subject,
+        "sender_oin": n.sender.oin,
+        "notify_address": n.notify_address,
+        "received_at": n.received_at,
+        "state": "queued",
+        "run": 1,
+        "raw_sha256": _sha256(n.raw),
+        "raw_size": len(n.raw),
+        "updated_at": n.received_at,
+    }
+
+
 class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -262,14 +330,13 @@ class Store:
     async def _commit_batch(self, batch: list[_NewSubmission]) -> None:
         try:
             async with self._write() as conn:
-                for n in batch:
-                    await self._insert_submission(conn, n)
+                await _insert_submissions(conn, batch)
         except Exception:
             # One bad submission must not sink the others: store them one by one.
             for n in batch:
                 try:
                     async with self._write() as conn:
-                        await self._insert_submission(conn, n)
+                        await _insert_submissions(conn, [n])
                 except Exception as exc:
                     _settle(n, exc)
                 else:
@@ -277,47 +344,6 @@ class Store:
         else:
             for n in batch:
                 _settle(n, None)
-
-    async def _insert_submission(self, conn: AsyncConnection, n: _NewSubmission) -> None:
-        await conn.execute(
-            insert(submissions).values(
-                kenmerk=n.kenmerk,
-                berichtsoort=n.req.berichtsoort,
-                aanleverkenmerk=n.req.aanleverkenmerk,
-                eerder_aanleverkenmerk=n.req.eerder_aanleverkenmerk,
-                belanghebbende_nummer=n.req.identiteit_belanghebbende.nummer,
-                belanghebbende_type=n.req.identiteit_belanghebbende.type,
-                rol_belanghebbende=n.req.rol_belanghebbende,
-                ontvanger_nummer=n.req.identiteit_ontvanger.nummer if n.req.identiteit_ontvanger else None,
-                ontvanger_type=n.req.identiteit_ontvanger.type if n.req.identiteit_ontvanger else None,
-                rol_ontvanger=n.req.rol_ontvanger,
-                autorisatie_adres=n.req.autorisatie_adres,
-                sender_subject=n.sender.subject,
-                sender_oin=n.sender.oin,
-                notify_address=n.notify_address,
-                received_at=n.received_at,
-                state="queued",
-                run=1,
-                raw_sha256=_sha256(n.raw),
-                raw_size=len(n.raw),
-                updated_at=n.received_at,
-            )
-        )
-        await conn.execute(insert(raw_messages).values(kenmerk=n.kenmerk, content=n.raw))
-        for part in n.req.parts:
-            await conn.execute(
-                insert(documents).values(
-                    kenmerk=n.kenmerk,
-                    position=part.position,
-                    mime_type=part.mime_type,
-                    bestandsnaam=part.bestandsnaam,
-                    sha256=_sha256(part.content),
-                    size=len(part.content),
-                    content=part.content,
-                )
-            )
-        # 105 is stamped before 100, as Digipoort does.
-        await self._add_statuses(conn, n.kenmerk, 1, RECEIVED, n.received_at)
 
     async def _add_statuses(
         self, conn: AsyncConnection, kenmerk: str, run: int, entries: Sequence[StatusEntry], at: datetime | None = None
