@@ -91,7 +91,11 @@ async def verify_request(settings: Settings, soap: SoapRequest, raw: bytes, peer
 async def claim_message(ledger: MessageLedger, req: VerifiedRequest, kenmerk: str | None) -> Claim:
     """Record the request's MessageID; a replay (another message under a MessageID already
     accepted) is refused here. A retransmission is left to the caller to answer."""
-    claim = await ledger.claim(req.sender.subject, req.message_id, req.digest, kenmerk, utc_now())
+    return refuse_replay(req, await ledger.claim(req.sender.subject, req.message_id, req.digest, kenmerk, utc_now()))
+
+
+def refuse_replay(req: VerifiedRequest, claim: Claim) -> Claim:
+    """The claim, unless it is a replay: then the WusFault that refuses the request."""
     if claim.state is ClaimState.REPLAY or (claim.state is ClaimState.RETRANSMISSION and claim.kenmerk is None):
         raise wssec.security_fault("FailedCheck", f"MessageID {req.message_id} is al eerder ontvangen (replay).").about(
             req.operation, req.message_id

@@ -4,12 +4,16 @@ others down with it."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
+from collections.abc import Awaitable
 
+import pytest
 from sqlalchemy.exc import IntegrityError
 
 from gateway.domain import utc_now
 from gateway.store.db import Sender, Store
+from gateway.store.ledger import Claim, ClaimState, MessageLedger
 from gateway.wus.messages import AanleverRequest, Identiteit, Part
 
 SENDER = Sender("CN=Test,C=NL", "00000003123456780000")
@@ -62,3 +66,76 @@ async def test_a_lone_submission_is_committed_before_the_call_returns(sqlite_url
             await other.close()
     finally:
         await store.close()
+
+
+TTL = dt.timedelta(minutes=20)
+
+
+async def test_a_messageid_is_recorded_with_its_submission_in_one_commit(database_url: str) -> None:
+    store = Store.from_url(database_url)
+    await store.init_schema()
+    ledger = MessageLedger(store, TTL)
+    try:
+        now = utc_now()
+
+        def submit(kenmerk: str, message_id: str, digest: str, at: dt.datetime = now) -> Awaitable[Claim | None]:
+            claim = ledger.request(SENDER.subject, message_id, digest, kenmerk, at)
+            return store.record_submission(kenmerk, _request(0), b"<raw/>", SENDER, None, at, claim=claim)
+
+        # One group: the same message twice, and another message under that MessageID.
+        first, again, replay = await asyncio.gather(
+            submit("k-1", "urn:uuid:a", "sha1:A"),
+            submit("k-2", "urn:uuid:a", "sha1:A"),
+            submit("k-3", "urn:uuid:a", "sha1:B"),
+        )
+        assert first is not None and again is not None and replay is not None
+        assert (first.state, again.state, replay.state) == (
+            ClaimState.NEW,
+            ClaimState.RETRANSMISSION,
+            ClaimState.REPLAY,
+        )
+        assert again.kenmerk == replay.kenmerk == "k-1"
+        # In a later commit, and to the ledger of the other operations: the same answers.
+        later = await submit("k-4", "urn:uuid:a", "sha1:A")
+        assert later is not None and (later.state, later.kenmerk) == (ClaimState.RETRANSMISSION, "k-1")
+        assert (await ledger.claim(SENDER.subject, "urn:uuid:a", "sha1:B", None, now)).state is ClaimState.REPLAY
+        assert [row.kenmerk for row in await store.list_submissions(limit=None)] == ["k-1"]
+        # Past the Timestamp's validity the record is replaced.
+        expired = await submit("k-5", "urn:uuid:a", "sha1:C", now + TTL + dt.timedelta(seconds=1))
+        assert expired is not None and expired.state is ClaimState.NEW
+        # A submission that cannot be stored (its kenmerk is taken) spends no MessageID.
+        with pytest.raises(IntegrityError):
+            await submit("k-1", "urn:uuid:b", "sha1:A")
+        fresh = await submit("k-6", "urn:uuid:b", "sha1:A")
+        assert fresh is not None and (fresh.state, fresh.kenmerk) == (ClaimState.NEW, "k-6")
+    finally:
+        await store.close()
+
+
+async def test_two_processes_storing_one_messageid_at_once(database_url: str) -> None:
+    stores = [Store.from_url(database_url) for _ in range(2)]
+    await stores[0].init_schema()
+    try:
+        ledgers = [MessageLedger(s, TTL) for s in stores]
+        now = utc_now()
+        for i in range(10):
+            claims = await asyncio.gather(
+                *(
+                    store.record_submission(
+                        f"k-{n}-{i}",
+                        _request(i),
+                        b"<raw/>",
+                        SENDER,
+                        None,
+                        now,
+                        claim=ledger.request(SENDER.subject, f"urn:uuid:race-{i}", "sha1:A", f"k-{n}-{i}", now),
+                    )
+                    for n, (store, ledger) in enumerate(zip(stores, ledgers, strict=True))
+                )
+            )
+            assert sorted(c.state.value for c in claims if c is not None) == ["new", "retransmission"]
+            assert claims[0] is not None and claims[1] is not None and claims[0].kenmerk == claims[1].kenmerk
+        assert len(await stores[0].list_submissions(limit=None)) == 10
+    finally:
+        for s in stores:
+            await s.close()
