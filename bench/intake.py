@@ -251,22 +251,29 @@ class Variant:
 
 def run_gateways(variant: Variant, base_env: dict[str, str], data_dir: Path) -> list[Any]:
     procs: list[Any] = []
-    for _ in range(variant.processes):
-        port = free_port()
-        env = {
-            **base_env,
-            **variant.env,
-            "GATEWAY_PORT": str(port),
-            "GATEWAY_OPS_PORT": str(free_port()),
-            "GATEWAY_DATA_DIR": str(data_dir),
-        }
-        cmd = [sys.executable, "-m", "gateway.cli", "--log-level", "WARNING", "serve"]
-        # The gateway's own log, for when a request is refused.
-        log = open(data_dir.parent / f"serve-{port}.log", "ab")  # noqa: SIM115 - the process writes it
-        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=log)
-        log.close()
-        wait_port(port, proc)
-        procs.append((proc, port))
+    try:
+        for _ in range(variant.processes):
+            port = free_port()
+            env = {
+                **base_env,
+                **variant.env,
+                "GATEWAY_PORT": str(port),
+                "GATEWAY_OPS_PORT": str(free_port()),
+                # Each process its own Zelf Deponeren port (else all want 8444).
+                "GATEWAY_WEB_PORT": str(free_port()),
+                "GATEWAY_DATA_DIR": str(data_dir),
+            }
+            cmd = [sys.executable, "-m", "gateway.cli", "--log-level", "WARNING", "serve"]
+            # The gateway's own log, for when a request is refused.
+            log = open(data_dir.parent / f"serve-{port}.log", "ab")  # noqa: SIM115 - the process writes it
+            proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=log)
+            log.close()
+            procs.append((proc, port))
+            wait_port(port, proc)
+    except BaseException:
+        for proc, _ in procs:
+            stop(proc)
+        raise
     return procs
 
 
@@ -397,6 +404,22 @@ def main() -> None:
         sizes = [(50_000, "50 KB", args.requests), (5_000_000, "5 MB", args.large_requests)]
         sizes = [s for s in sizes if s[2] > 0]
 
+    try:
+        report(args, variants, sizes, certs, work, base_env)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        if len(variants) > 1:
+            drop_database(args.postgres, variants[1].env["GATEWAY_DATABASE_URL"].rsplit("/", 1)[1])
+
+
+def report(
+    args: argparse.Namespace,
+    variants: list[Variant],
+    sizes: list[tuple[int, str, int]],
+    certs: Path,
+    work: Path,
+    base_env: dict[str, str],
+) -> None:
     print(f"# intake over mTLS, keep-alive, {args.clients} clients, pre-signed requests — {machine()}")
     print(
         "# server CPU = the intake processes' own CPU seconds per request (/proc/<pid>/stat); floor = "
@@ -433,9 +456,6 @@ def main() -> None:
     for label, path in profiles:
         print(f"where the embedded intake's CPU goes, {label} (py-spy, all threads):")
         profile_summary(path)
-    shutil.rmtree(work, ignore_errors=True)
-    if len(variants) > 1:
-        drop_database(args.postgres, variants[1].env["GATEWAY_DATABASE_URL"].rsplit("/", 1)[1])
 
 
 def drop_database(admin_url: str, name: str) -> None:
