@@ -54,6 +54,7 @@ from common import (  # type: ignore[import-not-found]
     statement_of_size,
     stop_profiler,
 )
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from lxml import etree
@@ -157,8 +158,11 @@ def floor(raw: bytes, certs: Path, seconds: float, work: Path) -> dict[str, floa
     schema = koppelvlak_schema()
     assert schema.validate(payload)
     signature, _refs, ids = _signing_parts(env)
-    cert_pem = (certs / "client.pem").read_bytes()
-    key = xmlsec.Key.from_memory(cert_pem, xmlsec.KeyFormat.CERT_PEM, None)
+    # The signer's bare public key, loaded once, as the gateway does (a key loaded from the
+    # certificate carries its X.509 data into every context: ~0.3 ms more per verification).
+    public_key = x509.load_pem_x509_certificate((certs / "client.pem").read_bytes()).public_key()
+    pem = public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    key = xmlsec.Key.from_memory(pem, xmlsec.KeyFormat.PEM, None)
 
     def verify() -> None:
         ctx = xmlsec.SignatureContext()
