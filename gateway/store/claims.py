@@ -16,9 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
-from sqlalchemy import delete, insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
-
+from gateway.store.statements import Statements
 from gateway.store.tables import message_ids
 
 
@@ -51,14 +49,14 @@ def claim_key(sender_subject: str, message_id: str) -> str:
     return hashlib.sha256(f"{sender_subject}\n{message_id}".encode()).hexdigest()
 
 
-async def claim_rows(conn: AsyncConnection, requests: Sequence[ClaimRequest]) -> list[Claim]:
+async def claim_rows(sql: Statements, requests: Sequence[ClaimRequest]) -> list[Claim]:
     """Record each MessageID in the caller's transaction, or say what it was recorded as;
     a MessageID twice among ``requests`` is judged against the first. One SELECT for all,
     then at most one DELETE (expired records) and one INSERT. On PostgreSQL a record
     committed meanwhile by another process fails the INSERT (IntegrityError): the caller
     runs the claim again, and this SELECT then finds it."""
-    found = await conn.execute(select(message_ids).where(message_ids.c.key.in_({r.key for r in requests})))
-    rows = {row.key: row for row in found}
+    found = await sql.select_in(message_ids, "key", {r.key for r in requests})
+    rows = {row["key"]: row for row in found}
     # What each key is recorded as: (digest, kenmerk, claimed_at).
     live: dict[str, tuple[str, str | None, datetime]] = {}
     expired: list[str] = []
@@ -66,10 +64,10 @@ async def claim_rows(conn: AsyncConnection, requests: Sequence[ClaimRequest]) ->
     claims: list[Claim] = []
     for r in requests:
         row = rows.pop(r.key, None)
-        if row is not None and row.expires_at < r.now:
+        if row is not None and row["expires_at"] < r.now:
             expired.append(r.key)
         elif row is not None:
-            live[r.key] = (row.digest, row.kenmerk, row.claimed_at)
+            live[r.key] = (row["digest"], row["kenmerk"], row["claimed_at"])
         seen = live.get(r.key)
         if seen is None:
             live[r.key] = (r.digest, r.kenmerk, r.now)
@@ -88,7 +86,7 @@ async def claim_rows(conn: AsyncConnection, requests: Sequence[ClaimRequest]) ->
             state = ClaimState.RETRANSMISSION if digest == r.digest else ClaimState.REPLAY
             claims.append(Claim(state, kenmerk, claimed_at))
     if expired:
-        await conn.execute(delete(message_ids).where(message_ids.c.key.in_(expired)))
+        await sql.delete_in(message_ids, "key", expired)
     if new_rows:
-        await conn.execute(insert(message_ids), new_rows)
+        await sql.insert_many(message_ids, new_rows)
     return claims

@@ -33,6 +33,7 @@ from gateway.domain import (
 )
 from gateway.store.claims import Claim, ClaimRequest, ClaimState, claim_rows
 from gateway.store.errors import is_conflict
+from gateway.store.statements import Statements, statements
 from gateway.store.tables import (
     check_attempts,
     companies,
@@ -150,19 +151,20 @@ async def _insert_submissions(conn: AsyncConnection, batch: Sequence[_NewSubmiss
     returns each one's claim (a submission whose MessageID was recorded before is left out).
     One statement per table for the whole group (an executemany), not one per row: every
     statement is a round trip to the driver's thread (aiosqlite) or the server, which cost
-    more than the rows themselves."""
+    more than the rows themselves; on SQLite straight on the driver (statements.py)."""
+    sql = statements(conn)
     requests = [n.claim for n in batch if n.claim is not None]
-    answers = iter(await claim_rows(conn, requests) if requests else [])
+    answers = iter(await claim_rows(sql, requests) if requests else [])
     claims = [next(answers) if n.claim is not None else None for n in batch]
     batch = [n for n, claim in zip(batch, claims, strict=True) if claim is None or claim.state is ClaimState.NEW]
     if batch:
-        await _insert_rows(conn, batch)
+        await _insert_rows(sql, batch)
     return claims
 
 
-async def _insert_rows(conn: AsyncConnection, batch: Sequence[_NewSubmission]) -> None:
-    await conn.execute(insert(submissions), [_submission_row(n) for n in batch])
-    await conn.execute(insert(raw_messages), [{"kenmerk": n.kenmerk, "content": n.raw} for n in batch])
+async def _insert_rows(sql: Statements, batch: Sequence[_NewSubmission]) -> None:
+    await sql.insert_many(submissions, [_submission_row(n) for n in batch])
+    await sql.insert_many(raw_messages, [{"kenmerk": n.kenmerk, "content": n.raw} for n in batch])
     parts = [
         {
             "kenmerk": n.kenmerk,
@@ -177,11 +179,11 @@ async def _insert_rows(conn: AsyncConnection, batch: Sequence[_NewSubmission]) -
         for part in n.req.parts
     ]
     if parts:
-        await conn.execute(insert(documents), parts)
+        await sql.insert_many(documents, parts)
     # A new kenmerk has no statuses yet: 105 and 100 follow its receipt a millisecond apart
     # (105 first, as Digipoort stamps them).
-    await conn.execute(
-        insert(statuses),
+    await sql.insert_many(
+        statuses,
         [
             {
                 "kenmerk": n.kenmerk,

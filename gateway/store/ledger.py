@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gateway.store.claims import Claim, ClaimRequest, ClaimState, claim_key, claim_rows
 from gateway.store.db import Store
+from gateway.store.statements import statements
 from gateway.store.tables import message_ids
 
 __all__ = ["Claim", "ClaimRequest", "ClaimState", "MessageLedger"]
@@ -46,7 +47,7 @@ class MessageLedger:
         for _ in range(2):  # a concurrent first claim (PostgreSQL): read what it recorded
             try:
                 async with self.store._write() as conn:
-                    return (await claim_rows(conn, [request]))[0]
+                    return (await claim_rows(statements(conn), [request]))[0]
             except IntegrityError:
                 continue
         raise RuntimeError("MessageID claim kept conflicting")

@@ -139,3 +139,53 @@ async def test_two_processes_storing_one_messageid_at_once(database_url: str) ->
     finally:
         for s in stores:
             await s.close()
+
+
+async def test_what_a_group_commit_writes_reads_back_as_written(database_url: str) -> None:
+    # On SQLite the group commit writes through the driver, not SQLAlchemy: every value must
+    # read back through SQLAlchemy as given (times in UTC to the microsecond, bytes, texts).
+    store = Store.from_url(database_url)
+    await store.init_schema()
+    ledger = MessageLedger(store, TTL)
+    try:
+        received = dt.datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=dt.UTC)
+        request = AanleverRequest(
+            "Jaarverantwoording_KvK",
+            Identiteit("12345678", "KvK"),
+            "Bedrijf",
+            [
+                Part(0, "application/xml", "jaarrekening é.xbrl", b"<x>\x00\xff</x>"),
+                Part(1, "application/pdf", "b.pdf", b"%PDF"),
+            ],
+            aanleverkenmerk="JR-1",
+            identiteit_ontvanger=Identiteit("00000001999999999000", "OIN"),
+        )
+        claim = ledger.request(SENDER.subject, "urn:uuid:written", "sha1:W", "k-w", received)
+        await store.record_submission(
+            "k-w", request, b"<raw>\xe2\x82\xac</raw>", SENDER, "a@example.test", received, claim=claim
+        )
+        row = await store.get_submission("k-w")
+        assert row is not None
+        assert (row.received_at, row.updated_at) == (received, received)
+        assert (row.aanleverkenmerk, row.ontvanger_nummer, row.notify_address) == (
+            "JR-1",
+            "00000001999999999000",
+            "a@example.test",
+        )
+        assert (row.sender_subject, row.sender_oin, row.state, row.run) == (SENDER.subject, SENDER.oin, "queued", 1)
+        assert await store.get_raw("k-w") == b"<raw>\xe2\x82\xac</raw>"
+        docs = await store.get_documents("k-w")
+        assert [(d.bestandsnaam, d.content, d.size) for d in docs] == [
+            ("jaarrekening é.xbrl", b"<x>\x00\xff</x>", 9),
+            ("b.pdf", b"%PDF", 4),
+        ]
+        history = await store.status_history("k-w")
+        assert [(s.code, s.created_at) for s in history] == [
+            ("105", received),
+            ("100", received + dt.timedelta(milliseconds=1)),
+        ]
+        # The MessageID record, read by the ledger of the other operations.
+        again = await ledger.claim(SENDER.subject, "urn:uuid:written", "sha1:W", None, received)
+        assert (again.state, again.kenmerk, again.claimed_at) == (ClaimState.RETRANSMISSION, "k-w", received)
+    finally:
+        await store.close()
