@@ -16,8 +16,10 @@ referenced elements, and only the policy's algorithms are allowed (no XSLT, no U
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import importlib
+import itertools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -74,6 +76,30 @@ class Signer:
         # The PEM may hold a chain (as server.pem does); the first certificate is the signer.
         der = x509.load_pem_x509_certificates(cert_pem)[0].public_bytes(Encoding.DER)
         self.token = base64.b64encode(der).decode()
+        # What is the same in every signature, built once and copied: the Security header
+        # (with the token) and a Reference, for either algorithm.
+        self._headers = {sha1: self._header(sha1) for sha1 in (True, False)}
+        self._references = {sha1: _reference(sha1) for sha1 in (True, False)}
+
+    def _header(self, sha1: bool) -> etree._Element:
+        security = etree.Element(f"{{{WSSE}}}Security", nsmap={"wsse": WSSE, "wsu": WSU})
+        security.set(f"{{{SOAP11}}}mustUnderstand", "1")
+        ts = etree.SubElement(security, f"{{{WSU}}}Timestamp")
+        etree.SubElement(ts, f"{{{WSU}}}Created")
+        etree.SubElement(ts, f"{{{WSU}}}Expires")
+        bst = etree.SubElement(
+            security, f"{{{WSSE}}}BinarySecurityToken", EncodingType=B64_ENCODING, ValueType=X509_TOKEN
+        )
+        bst.text = self.token
+        signature = etree.SubElement(security, f"{{{DS}}}Signature", nsmap={"ds": DS})
+        info = etree.SubElement(signature, f"{{{DS}}}SignedInfo")
+        etree.SubElement(info, f"{{{DS}}}CanonicalizationMethod", Algorithm=C14N_EXCL)
+        etree.SubElement(info, f"{{{DS}}}SignatureMethod", Algorithm=RSA_SHA1 if sha1 else RSA_SHA256)
+        etree.SubElement(signature, f"{{{DS}}}SignatureValue")
+        key_info = etree.SubElement(signature, f"{{{DS}}}KeyInfo")
+        str_el = etree.SubElement(key_info, f"{{{WSSE}}}SecurityTokenReference")
+        etree.SubElement(str_el, f"{{{WSSE}}}Reference", ValueType=X509_TOKEN)
+        return security
 
     def sign(
         self,
@@ -91,39 +117,35 @@ class Signer:
             envelope.insert(0, header)
         body = envelope.find(f"{{{SOAP11}}}Body")
         assert body is not None
-        security = etree.SubElement(header, f"{{{WSSE}}}Security", nsmap={"wsse": WSSE, "wsu": WSU})
-        security.set(f"{{{SOAP11}}}mustUnderstand", "1")
+        addressing = [h for h in header if isinstance(h.tag, str) and etree.QName(h).namespace == WSA]
+        security = copy.deepcopy(self._headers[sha1])
+        header.append(security)
+        ts, bst, signature = security
+        info, signature_value, key_info = signature
         created = now or utc_now()
-        ts = etree.SubElement(security, f"{{{WSU}}}Timestamp")
-        etree.SubElement(ts, f"{{{WSU}}}Created").text = format_timestamp(created)
-        etree.SubElement(ts, f"{{{WSU}}}Expires").text = format_timestamp(created + ttl)
-        bst = etree.SubElement(
-            security, f"{{{WSSE}}}BinarySecurityToken", EncodingType=B64_ENCODING, ValueType=X509_TOKEN
-        )
-        bst.text = self.token
-        bst_id = _ensure_id(bst, "X509")
-        targets = [ts, *[h for h in header if isinstance(h.tag, str) and etree.QName(h).namespace == WSA], body]
+        ts[0].text = format_timestamp(created)
+        ts[1].text = format_timestamp(created + ttl)
+        key_info[0][0].set("URI", f"#{_ensure_id(bst, 'X509')}")
         digest = hashlib.sha1 if sha1 else hashlib.sha256
-
-        signature = etree.SubElement(security, f"{{{DS}}}Signature", nsmap={"ds": DS})
-        info = etree.SubElement(signature, f"{{{DS}}}SignedInfo")
-        etree.SubElement(info, f"{{{DS}}}CanonicalizationMethod", Algorithm=C14N_EXCL)
-        etree.SubElement(info, f"{{{DS}}}SignatureMethod", Algorithm=RSA_SHA1 if sha1 else RSA_SHA256)
-        for target in targets:
-            ref = etree.SubElement(info, f"{{{DS}}}Reference", URI=f"#{_ensure_id(target, 'id')}")
-            transforms = etree.SubElement(ref, f"{{{DS}}}Transforms")
-            etree.SubElement(transforms, f"{{{DS}}}Transform", Algorithm=C14N_EXCL)
-            etree.SubElement(ref, f"{{{DS}}}DigestMethod", Algorithm=DIGEST_SHA1 if sha1 else DIGEST_SHA256)
-            value = base64.b64encode(digest(_c14n(target)).digest()).decode()
-            etree.SubElement(ref, f"{{{DS}}}DigestValue").text = value
-        signature_value = etree.SubElement(signature, f"{{{DS}}}SignatureValue")
-        key_info = etree.SubElement(signature, f"{{{DS}}}KeyInfo")
-        str_el = etree.SubElement(key_info, f"{{{WSSE}}}SecurityTokenReference")
-        etree.SubElement(str_el, f"{{{WSSE}}}Reference", URI=f"#{bst_id}", ValueType=X509_TOKEN)
+        for target in (ts, *addressing, body):
+            ref = copy.deepcopy(self._references[sha1])
+            ref.set("URI", f"#{_ensure_id(target, 'id')}")
+            ref[2].text = base64.b64encode(digest(_c14n(target)).digest()).decode()
+            info.append(ref)
         # SignedInfo is canonicalised where it stands, after its last DigestValue is set.
         algorithm = hashes.SHA1() if sha1 else hashes.SHA256()
         signed = self.key.sign(_c14n(info), padding.PKCS1v15(), algorithm)
         signature_value.text = base64.b64encode(signed).decode()
+
+
+def _reference(sha1: bool) -> etree._Element:
+    """A ds:Reference with the exc-c14n transform and the digest method; URI and value to fill."""
+    ref = etree.Element(f"{{{DS}}}Reference", nsmap={"ds": DS})
+    transforms = etree.SubElement(ref, f"{{{DS}}}Transforms")
+    etree.SubElement(transforms, f"{{{DS}}}Transform", Algorithm=C14N_EXCL)
+    etree.SubElement(ref, f"{{{DS}}}DigestMethod", Algorithm=DIGEST_SHA1 if sha1 else DIGEST_SHA256)
+    etree.SubElement(ref, f"{{{DS}}}DigestValue")
+    return ref
 
 
 def _c14n(el: etree._Element) -> bytes:
@@ -138,11 +160,17 @@ def signer_for(key_pem: bytes, cert_pem: bytes) -> Signer:
     return Signer(key_pem, cert_pem)
 
 
+#: wsu:Id values this process hands out: a random part per process and a counter, unique
+#: without a uuid4 (an os.urandom call) for each of a signature's six ids.
+_ID_PREFIX = uuid.uuid4().hex[:12]
+_ID_COUNTER = itertools.count(1)
+
+
 def _ensure_id(el: etree._Element, prefix: str) -> str:
     existing = el.get(WSU_ID)
     if existing:
         return existing
-    new = f"{prefix}-{uuid.uuid4().hex}"
+    new = f"{prefix}-{_ID_PREFIX}-{next(_ID_COUNTER)}"
     el.set(WSU_ID, new)
     return new
 
