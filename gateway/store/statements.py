@@ -1,13 +1,13 @@
 """The few statements of the intake's group commit, run inside a SQLAlchemy transaction
-either through SQLAlchemy or, on SQLite, straight on the driver.
+straight on the driver (aiosqlite, asyncpg), or through SQLAlchemy for any other.
 
 Through SQLAlchemy's asyncio adaptation every statement on aiosqlite is three or four
 hand-offs to the driver's thread (cursor, execute, fetch, close) and Python around each:
 0.3-0.4 ms of CPU per statement, measured, against 0.06-0.09 ms for aiosqlite's own
-``executemany`` (one hand-off). A group commit is eight statements, for two to four
-submissions at the intake's usual concurrency. The rows are the same either way: values
-go through each column type's own bind processor, results through its result processor,
-and driver errors become SQLAlchemy's (IntegrityError, OperationalError, ...).
+``executemany`` (one hand-off); on asyncpg 0.21 against 0.07 ms. A group commit is seven
+statements, for two to four submissions at the intake's usual concurrency. The rows are
+the same either way: values go through each column type's own bind processor, results
+through its result processor, and driver errors become SQLAlchemy's (IntegrityError, ...).
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any, Protocol
 
+import asyncpg
 from sqlalchemy import Column, Dialect, Table, delete, insert, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -42,8 +43,12 @@ class Statements(Protocol):
 
 
 def statements(conn: AsyncConnection) -> Statements:
-    """The statements for this connection's database."""
-    return SqliteDriverStatements(conn) if conn.dialect.name == "sqlite" else SqlAlchemyStatements(conn)
+    """The statements for this connection's database: on the driver where we know it."""
+    if conn.dialect.name == "sqlite" and conn.dialect.driver == "aiosqlite":
+        return SqliteDriverStatements(conn)
+    if conn.dialect.name == "postgresql" and conn.dialect.driver == "asyncpg":
+        return PostgresDriverStatements(conn)
+    return SqlAlchemyStatements(conn)
 
 
 class SqlAlchemyStatements:
@@ -61,16 +66,27 @@ class SqlAlchemyStatements:
         await self.conn.execute(insert(table), list(rows))
 
 
-class SqliteDriverStatements:
-    """The same statements on aiosqlite directly, in the transaction SQLAlchemy began."""
+async def _driver_connection(conn: AsyncConnection) -> Any:
+    """The driver's own connection (aiosqlite's, asyncpg's) under SQLAlchemy's."""
+    driver = (await conn.get_raw_connection()).driver_connection
+    if driver is None:
+        raise RuntimeError("the connection has no driver connection")
+    return driver
+
+
+class _DriverStatements:
+    """The statements straight on the driver, in the transaction SQLAlchemy began."""
 
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
         self.dialect = conn.dialect
         self.quote = conn.dialect.identifier_preparer.quote
 
-    async def _driver(self) -> Any:
-        return (await self.conn.get_raw_connection()).driver_connection
+    def _placeholders(self, count: int) -> str:
+        raise NotImplementedError
+
+    async def _run(self, sql: str, params: Sequence[Any], *, many: bool = False, fetch: bool = False) -> list[Any]:
+        raise NotImplementedError
 
     async def select_in(self, table: Table, column: str, values: Iterable[Any]) -> list[Mapping[str, Any]]:
         params = [self._bind(table.c[column], v) for v in values]
@@ -79,7 +95,7 @@ class SqliteDriverStatements:
         names = [c.name for c in table.columns]
         sql = (
             f"SELECT {', '.join(self.quote(n) for n in names)} FROM {self.quote(table.name)} "
-            f"WHERE {self.quote(column)} IN ({', '.join('?' * len(params))})"
+            f"WHERE {self.quote(column)} IN ({self._placeholders(len(params))})"
         )
         processors = [_result_processor(c, self.dialect) for c in table.columns]
         rows = await self._run(sql, params, fetch=True)
@@ -90,8 +106,8 @@ class SqliteDriverStatements:
     async def delete_in(self, table: Table, column: str, values: Iterable[Any]) -> None:
         params = [self._bind(table.c[column], v) for v in values]
         if params:
-            sql = f"DELETE FROM {self.quote(table.name)} WHERE {self.quote(column)} IN ({', '.join('?' * len(params))})"
-            await self._run(sql, params)
+            where = f"{self.quote(column)} IN ({self._placeholders(len(params))})"
+            await self._run(f"DELETE FROM {self.quote(table.name)} WHERE {where}", params)
 
     async def insert_many(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
@@ -100,7 +116,7 @@ class SqliteDriverStatements:
         columns = [table.c[k] for k in keys]
         sql = (
             f"INSERT INTO {self.quote(table.name)} ({', '.join(self.quote(k) for k in keys)}) "
-            f"VALUES ({', '.join('?' * len(keys))})"
+            f"VALUES ({self._placeholders(len(keys))})"
         )
         await self._run(sql, [tuple(self._bind(c, row[c.name]) for c in columns) for row in rows], many=True)
 
@@ -108,8 +124,15 @@ class SqliteDriverStatements:
         processor = _bind_processor(column, self.dialect)
         return processor(value) if processor is not None else value
 
+
+class SqliteDriverStatements(_DriverStatements):
+    """On aiosqlite: one hand-off to its thread per statement."""
+
+    def _placeholders(self, count: int) -> str:
+        return ", ".join("?" * count)
+
     async def _run(self, sql: str, params: Sequence[Any], *, many: bool = False, fetch: bool = False) -> list[Any]:
-        driver = await self._driver()
+        driver = await _driver_connection(self.conn)
         try:
             if many:
                 await driver.executemany(sql, params)
@@ -121,3 +144,34 @@ class SqliteDriverStatements:
         except sqlite3.Error as exc:
             # As SQLAlchemy would raise it; the parameters (a filer's message) stay out of it.
             raise DBAPIError.instance(sql, params, exc, sqlite3.Error, hide_parameters=True, ismulti=many) from exc
+
+
+class PostgresDriverStatements(_DriverStatements):
+    """On asyncpg: one round trip per statement, without SQLAlchemy's Python around it."""
+
+    def _placeholders(self, count: int) -> str:
+        return ", ".join(f"${i}" for i in range(1, count + 1))
+
+    async def _driver(self) -> Any:
+        driver = await _driver_connection(self.conn)
+        if not driver.is_in_transaction():
+            # SQLAlchemy's asyncpg adaptation begins the transaction with its first statement.
+            await self.conn.execute(select(1))
+        if not driver.is_in_transaction():
+            raise RuntimeError("no transaction to write the intake's group in")
+        return driver
+
+    async def _run(self, sql: str, params: Sequence[Any], *, many: bool = False, fetch: bool = False) -> list[Any]:
+        driver = await self._driver()
+        try:
+            if many:
+                await driver.executemany(sql, params)
+                return []
+            if fetch:
+                return list(await driver.fetch(sql, *params))
+            await driver.execute(sql, *params)
+            return []
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise IntegrityError(sql, None, exc, hide_parameters=True) from exc
+        except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise DBAPIError(sql, None, exc, hide_parameters=True) from exc
