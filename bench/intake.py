@@ -67,6 +67,19 @@ from tests.support.raw import AANLEVER_ACTION, aanlever_envelope, signed
 from tests.support.wus_client import ClientCert
 
 AIM = 1.5
+
+#: The causes the profile is summed by (label: a frame that is in each of its samples' stacks).
+CAUSES = {
+    "TLS client certificate": "identify (",
+    "reading the body": "read_body (",
+    "parse + XSD": "parse_request (",
+    "signature verification": "_verify (",
+    "reading + base64": "from_element (",
+    "storing (group commit)": "Store._commit_intake (",
+    "SQLite's thread": "_connection_worker_thread (",
+    "Redis (queue)": "enqueue_processing (",
+    "signing the response": "ResponseSigner.sign (",
+}
 K = "{http://logius.nl/digipoort/koppelvlakservices/1.2/}"
 
 
@@ -434,7 +447,7 @@ def report(
         f"{'CPU ms/req':>10} {'floor ms':>8} {'ratio':>6} {'aim':>4}"
     )
     floors: list[tuple[str, dict[str, float]]] = []
-    profiles: list[tuple[str, Path]] = []
+    profiles: list[tuple[str, Path, float]] = []
     for size, label, count in sizes:
         instance = statement_of_size(size)
         parts = floor(bodies_for(instance, 1, certs)[0], certs, args.seconds, work)
@@ -447,7 +460,7 @@ def report(
             profile = work / f"profile-{label.replace(' ', '')}.txt" if profiled else None
             rps, lat, cpu = measure(variant, base_env, work, bodies, certs, args.clients, profile)
             if profile is not None:
-                profiles.append((label, profile))
+                profiles.append((label, profile, cpu))
             met = "met" if cpu / floor_s <= AIM else "NOT met"
             print(
                 f"{variant.name:>15} {variant.processes:>5} {label:>9} {rps:>7.1f} {pct(lat, 0.5) * 1e3:>7.1f} "
@@ -457,9 +470,13 @@ def report(
     print("floor, CPU ms per request:")
     for label, parts in floors:
         print(f"  {label}: " + ", ".join(f"{name} {value * 1e3:.2f}" for name, value in parts.items()))
-    for label, path in profiles:
+    for label, path, cpu in profiles:
         print(f"where the embedded intake's CPU goes, {label} (py-spy, all threads):")
-        profile_summary(path)
+        shares = profile_summary(path, groups=CAUSES)
+        if shares:
+            causes = ", ".join(f"{name} {share * cpu * 1e3:.2f}" for name, share in shares.items())
+            rest = (1 - sum(shares.values())) * cpu * 1e3
+            print(f"  by cause, ms per request of the {cpu * 1e3:.2f}: {causes}; the rest {rest:.2f}")
 
 
 def drop_database(admin_url: str, name: str) -> None:
