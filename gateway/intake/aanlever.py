@@ -4,7 +4,6 @@ original answer with the same kenmerk."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import timedelta
 
@@ -13,7 +12,8 @@ from lxml import etree
 
 from gateway.domain import utc_now
 from gateway.intake.context import Intake
-from gateway.intake.security import VerifiedRequest, claim_message
+from gateway.intake.offload import run_sized
+from gateway.intake.security import VerifiedRequest, refuse_replay
 from gateway.queue.jobs import enqueue_processing
 from gateway.resources import berichtsoorten
 from gateway.store.ledger import Claim, ClaimState
@@ -43,28 +43,27 @@ def check_berichtsoort(req: messages.AanleverRequest) -> None:
 
 async def aanleveren(intake: Intake, req: VerifiedRequest) -> etree._Element:
     settings = intake.settings
-    # Parsing and base64-decoding tens of MiB is CPU work: keep the event loop free.
-    parsed = await asyncio.to_thread(messages.AanleverRequest.from_element, req.soap.body, settings.max_part_bytes)
+    # Reading and base64-decoding tens of MiB is CPU work: off the loop when large.
+    read = messages.AanleverRequest.from_element
+    parsed = await run_sized(len(req.raw), read, req.soap.body, settings.max_part_bytes)
     check_berichtsoort(parsed)
-    claim = await claim_message(intake.ledger, req, str(uuid.uuid4()))
-    if claim.state is ClaimState.RETRANSMISSION:
-        return await _original_response(intake, req, claim)
-    assert claim.kenmerk is not None
-    return await _accept(intake, req, parsed, claim.kenmerk)
-
-
-async def _accept(
-    intake: Intake, req: VerifiedRequest, parsed: messages.AanleverRequest, kenmerk: str
-) -> etree._Element:
-    received = utc_now()
+    kenmerk, received = str(uuid.uuid4()), utc_now()
+    await intake.ledger.purge(received)
+    # The MessageID is recorded in the transaction that stores the submission: spent only
+    # on a message that was accepted, and without a transaction of its own.
+    claim_request = intake.ledger.request(req.sender.subject, req.message_id, req.digest, kenmerk, received)
     notify = intake.senders.notify_address(req.sender)
     try:
-        await intake.store.record_submission(kenmerk, parsed, req.raw, req.sender, notify, received)
+        claim = await intake.store.record_submission(
+            kenmerk, parsed, req.raw, req.sender, notify, received, claim=claim_request
+        )
     except Exception as exc:
         log.error("could not store submission", error=type(exc).__name__, sender=req.sender.oin)
-        # Not accepted: the sender may send the very same message again.
-        await intake.ledger.release(req.sender.subject, req.message_id)
+        # Nothing was committed: the sender may send the very same message again.
         raise technical("Het bericht kon niet worden opgeslagen.") from None
+    assert claim is not None
+    if refuse_replay(req, claim).state is ClaimState.RETRANSMISSION:
+        return await _original_response(intake, req, claim)
     # Stored durably: from here on the kenmerk is the sender's, even if Redis is down.
     await enqueue_processing(intake.pool, kenmerk, 1, intake.settings.queue_name)
     log.info(
@@ -83,8 +82,10 @@ async def _original_response(intake: Intake, req: VerifiedRequest, claim: Claim)
     assert claim.kenmerk is not None
     row = await intake.store.get_submission(claim.kenmerk)
     if row is None:
-        # The first copy is still being stored, or its process died before it was: in the
-        # latter case, release the MessageID so that the next attempt is taken as new.
+        # A MessageID is committed with its submission; only a record from a gateway that
+        # committed them apart (an earlier version) can lack one: the first copy is still being
+        # stored, or its process died before it was. In the latter case, release the
+        # MessageID so that the next attempt is taken as new.
         if utc_now() - claim.claimed_at > ORPHANED_CLAIM:
             await intake.ledger.release(req.sender.subject, req.message_id)
         raise technical("Dit bericht is al ontvangen en wordt nog opgeslagen; probeer het zo opnieuw.")

@@ -8,7 +8,6 @@ signed reply. Anything unexpected becomes an ``xx400`` fault, never a trace.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -23,6 +22,7 @@ from lxml import etree
 from gateway.intake.aanlever import aanleveren
 from gateway.intake.body import read_body
 from gateway.intake.context import Intake
+from gateway.intake.offload import run_sized, text_size
 from gateway.intake.ophaal import ophalen
 from gateway.intake.peer import identify
 from gateway.intake.quietlog import quiet_aiohttp_server_log
@@ -34,7 +34,7 @@ from gateway.intake.wsdl import XSD_PATH, wsdl_endpoint, xsd
 from gateway.settings import Settings
 from gateway.store.db import Store
 from gateway.store.ledger import MessageLedger
-from gateway.wus.envelope import build_fault, build_response, parse_request
+from gateway.wus.envelope import build_fault, koppelvlak_schema, parse_request, response_envelope, serialise
 from gateway.wus.faults import WusFault, technical
 from gateway.wus.messages import Identiteit
 from gateway.wus.namespaces import Service
@@ -82,14 +82,14 @@ async def _serve(request: web.Request, intake: Intake, service: Service, handler
     settings = intake.settings
     peer = identify(request, settings, intake.checker)
     raw = await read_body(request, settings.max_request_bytes, settings.request_read_timeout)
-    soap = await asyncio.to_thread(parse_request, raw, request.headers.get("SOAPAction"), service)
+    soap = await run_sized(len(raw), parse_request, raw, request.headers.get("SOAPAction"), service)
     req = await verify_request(settings, soap, raw, peer)
     payload = await _handle(handler, intake, req)
-    body = build_response(service, req.operation, payload, req.message_id)
+    env = response_envelope(service, req.operation, payload, req.message_id)
     signer = request.app.get(SIGNER)
     if signer is not None:
-        body = await asyncio.to_thread(signer.sign, body)
-    return soap_reply(body)
+        await run_sized(text_size(payload), signer.sign, env)
+    return soap_reply(serialise(env))
 
 
 def soap_endpoint(service: Service, handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -132,6 +132,7 @@ def create_app(
     settings: Settings, store: Store, pool: ArqRedis, senders: SenderDirectory, checker: CertificateChecker
 ) -> web.Application:
     quiet_aiohttp_server_log()
+    koppelvlak_schema()  # compiled now, not on the event loop by the first request
     # The body is read by read_body with our own limit, so aiohttp's must not cut in first.
     app = web.Application(client_max_size=settings.max_request_bytes + 1)
     ttl = timedelta(seconds=settings.signature_max_age + 2 * settings.clock_skew)

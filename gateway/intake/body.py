@@ -26,7 +26,9 @@ async def read_body(request: web.Request, limit: int, timeout: float) -> bytes:
             chunks.append(chunk)
 
     try:
-        await asyncio.wait_for(read(), timeout)
+        # A timeout scope, not wait_for: that runs the read as a task of its own.
+        async with asyncio.timeout(timeout):
+            await read()
     except TimeoutError:
         raise nonconforming("het bericht kwam niet binnen de toegestane tijd binnen.") from None
     except (PayloadEncodingError, web.RequestPayloadError):

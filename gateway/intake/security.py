@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
@@ -13,6 +12,7 @@ from cryptography import x509
 from lxml import etree
 
 from gateway.domain import utc_now
+from gateway.intake.offload import run_sized
 from gateway.intake.peer import Peer
 from gateway.settings import Settings
 from gateway.store.db import Sender
@@ -83,7 +83,7 @@ async def verify_request(settings: Settings, soap: SoapRequest, raw: bytes, peer
     """Apply the signature policy; raise a WusFault (with its operation and MessageID) if the
     message must be refused."""
     try:
-        return await asyncio.to_thread(_verify, settings, soap, raw, peer)
+        return await run_sized(len(raw), _verify, settings, soap, raw, peer)
     except WusFault as fault:
         raise fault.about(soap.operation, soap.addressing.message_id) from None
 
@@ -91,7 +91,11 @@ async def verify_request(settings: Settings, soap: SoapRequest, raw: bytes, peer
 async def claim_message(ledger: MessageLedger, req: VerifiedRequest, kenmerk: str | None) -> Claim:
     """Record the request's MessageID; a replay (another message under a MessageID already
     accepted) is refused here. A retransmission is left to the caller to answer."""
-    claim = await ledger.claim(req.sender.subject, req.message_id, req.digest, kenmerk, utc_now())
+    return refuse_replay(req, await ledger.claim(req.sender.subject, req.message_id, req.digest, kenmerk, utc_now()))
+
+
+def refuse_replay(req: VerifiedRequest, claim: Claim) -> Claim:
+    """The claim, unless it is a replay: then the WusFault that refuses the request."""
     if claim.state is ClaimState.REPLAY or (claim.state is ClaimState.RETRANSMISSION and claim.kenmerk is None):
         raise wssec.security_fault("FailedCheck", f"MessageID {req.message_id} is al eerder ontvangen (replay).").about(
             req.operation, req.message_id
@@ -100,11 +104,11 @@ async def claim_message(ledger: MessageLedger, req: VerifiedRequest, kenmerk: st
 
 
 class ResponseSigner:
-    def __init__(self, cert: Path, key: Path) -> None:
-        self.cert_pem = cert.read_bytes()
-        self.key_pem = key.read_bytes()
+    """Signs replies as Digipoort does (RSA-SHA1), with the key and certificate loaded once."""
 
-    def sign(self, response: bytes) -> bytes:
-        env = etree.fromstring(response)
-        wssec.sign(env, self.key_pem, self.cert_pem, sha1=True, ttl=timedelta(minutes=10))
-        return etree.tostring(env, xml_declaration=True, encoding="utf-8")
+    def __init__(self, cert: Path, key: Path) -> None:
+        self.signer = wssec.Signer(key.read_bytes(), cert.read_bytes())
+
+    def sign(self, envelope: etree._Element) -> None:
+        """Sign the reply's Envelope in place."""
+        self.signer.sign(envelope, sha1=True, ttl=timedelta(minutes=10))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
@@ -19,6 +20,7 @@ from urllib.parse import unquote
 import aiohttp
 import structlog
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from gateway.store.db import Sender
@@ -69,6 +71,8 @@ class CrlStore:
         self.cache_dir = cache_dir
         self.issuers = issuers
         self.crls: dict[x509.Name, x509.CertificateRevocationList] = {}
+        #: Bumped whenever a CRL is (re)loaded: verdicts that relied on the CRLs before are void.
+        self.generation = 0
 
     @property
     def enabled(self) -> bool:
@@ -111,15 +115,18 @@ class CrlStore:
                 crl = self._accept(cache.read_bytes(), source)
             if crl is not None:
                 self.crls[crl.issuer] = crl
+                self.generation += 1
 
     async def refresh_forever(self, every_seconds: float) -> None:
         while True:
             await asyncio.sleep(every_seconds)
             await self.refresh()
 
-    def check(self, cert: x509.Certificate, now: datetime) -> None:
+    def check(self, cert: x509.Certificate, now: datetime) -> datetime | None:
+        """Refuse a revoked certificate, or one whose issuer's CRL is missing or stale;
+        returns the CRL's nextUpdate, after which this answer no longer holds."""
         if not self.enabled:
-            return
+            return None
         crl = self.crls.get(cert.issuer)
         if crl is None:
             raise CertificateRefused("er is geen actuele CRL van de uitgever; de intrekkingsstatus is onbekend.")
@@ -128,12 +135,35 @@ class CrlStore:
             raise CertificateRefused("de CRL van de uitgever is verlopen; de intrekkingsstatus is onbekend.")
         if crl.get_revoked_certificate_by_serial_number(cert.serial_number) is not None:
             raise CertificateRefused("het certificaat is ingetrokken.")
+        return next_update
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """An accepted certificate, and the conditions that acceptance relied on."""
+
+    sender: Sender
+    #: The latest notBefore and the earliest notAfter (or CRL nextUpdate) of the chain.
+    valid_from: datetime
+    valid_until: datetime
+    #: The CrlStore generation it was checked against.
+    crl_generation: int
 
 
 class CertificateChecker:
+    """The checks on a client certificate. An accepted certificate's verdict is kept by its
+    fingerprint, for as long as everything it relied on holds: every certificate in the chain
+    within its dates, and the same CRLs (a refresh voids every verdict), never past the CRL's
+    nextUpdate. Building and verifying the chain took 0.2 ms per request (6 % of the intake's
+    CPU on a 50 KB message), while a sender's certificate is the same for every request."""
+
+    #: Verdicts kept; beyond this the oldest go (only accepted certificates are kept).
+    MAX_CACHED = 4096
+
     def __init__(self, bundle: list[x509.Certificate], crls: CrlStore) -> None:
         self.bundle = bundle
         self.crls = crls
+        self._verdicts: dict[bytes, _Verdict] = {}
 
     def _issuer_of(self, cert: x509.Certificate) -> x509.Certificate | None:
         for candidate in self.bundle:
@@ -146,9 +176,46 @@ class CertificateChecker:
         return None
 
     def check(self, cert: x509.Certificate, now: datetime | None = None) -> Sender:
+        """The sender the certificate names, or CertificateRefused saying why not."""
         now = now or datetime.now(UTC)
+        fingerprint = cert.fingerprint(hashes.SHA256())
+        cached = self._verdicts.get(fingerprint)
+        if (
+            cached is not None
+            and cached.crl_generation == self.crls.generation
+            and cached.valid_from <= now <= cached.valid_until
+        ):
+            return cached.sender
+        self._verdicts.pop(fingerprint, None)
+        verdict = self._check(cert, now)
+        if len(self._verdicts) >= self.MAX_CACHED:
+            del self._verdicts[next(iter(self._verdicts))]
+        self._verdicts[fingerprint] = verdict
+        return verdict.sender
+
+    def _check(self, cert: x509.Certificate, now: datetime) -> _Verdict:
+        generation = self.crls.generation
+        chain = self._chain(cert, now)
+        eku = _ext(cert, x509.ExtendedKeyUsage)
+        if eku is None or ExtendedKeyUsageOID.CLIENT_AUTH not in eku:
+            raise CertificateRefused("het certificaat is niet bedoeld voor clientauthenticatie (extendedKeyUsage).")
+        next_update = self.crls.check(cert, now)
+        serials = cert.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)
+        oin = validate_oin(str(serials[0].value) if serials else None)
+        until = min(c.not_valid_after_utc for c in chain)
+        return _Verdict(
+            Sender(subject=cert.subject.rfc4514_string(), oin=oin),
+            valid_from=max(c.not_valid_before_utc for c in chain),
+            valid_until=min(until, next_update) if next_update is not None else until,
+            crl_generation=generation,
+        )
+
+    def _chain(self, cert: x509.Certificate, now: datetime) -> list[x509.Certificate]:
+        """The certificate and its issuers up to a trusted root, each within its dates."""
+        chain: list[x509.Certificate] = []
         current = cert
         for _ in range(6):
+            chain.append(current)
             if current.not_valid_before_utc > now:
                 raise CertificateRefused(f"{_cn(current)} is nog niet geldig.")
             if current.not_valid_after_utc < now:
@@ -167,13 +234,7 @@ class CertificateChecker:
             current = issuer
         else:
             raise CertificateRefused("de certificaatketen is te lang.")
-        eku = _ext(cert, x509.ExtendedKeyUsage)
-        if eku is None or ExtendedKeyUsageOID.CLIENT_AUTH not in eku:
-            raise CertificateRefused("het certificaat is niet bedoeld voor clientauthenticatie (extendedKeyUsage).")
-        self.crls.check(cert, now)
-        serials = cert.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)
-        oin = validate_oin(str(serials[0].value) if serials else None)
-        return Sender(subject=cert.subject.rfc4514_string(), oin=oin)
+        return chain
 
 
 E = TypeVar("E", bound=x509.ExtensionType)

@@ -31,7 +31,9 @@ from gateway.domain import (
     status_description,
     utc_now,
 )
+from gateway.store.claims import Claim, ClaimRequest, ClaimState, claim_rows
 from gateway.store.errors import is_conflict
+from gateway.store.statements import Statements, statements
 from gateway.store.tables import (
     check_attempts,
     companies,
@@ -100,14 +102,16 @@ class _NewSubmission:
     sender: Sender
     notify_address: str | None
     received_at: datetime
-    done: asyncio.Future[None]
+    #: The MessageID to record with it (claims.py), if any.
+    claim: ClaimRequest | None
+    done: asyncio.Future[Claim | None]
 
 
-def _settle(n: _NewSubmission, exc: BaseException | None) -> None:
+def _settle(n: _NewSubmission, exc: BaseException | None, claim: Claim | None = None) -> None:
     if n.done.done():
         return
     if exc is None:
-        n.done.set_result(None)
+        n.done.set_result(claim)
     else:
         n.done.set_exception(exc)
 
@@ -140,6 +144,87 @@ class _FinishedRun:
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+async def _insert_submissions(conn: AsyncConnection, batch: Sequence[_NewSubmission]) -> list[Claim | None]:
+    """The rows of new submissions and their MessageIDs' claims, in the caller's transaction;
+    returns each one's claim (a submission whose MessageID was recorded before is left out).
+    One statement per table for the whole group (an executemany), not one per row: every
+    statement is a round trip to the driver's thread (aiosqlite) or the server, which cost
+    more than the rows themselves; on SQLite straight on the driver (statements.py)."""
+    sql = statements(conn)
+    requests = [n.claim for n in batch if n.claim is not None]
+    answers = iter(await claim_rows(sql, requests) if requests else [])
+    claims = [next(answers) if n.claim is not None else None for n in batch]
+    batch = [n for n, claim in zip(batch, claims, strict=True) if claim is None or claim.state is ClaimState.NEW]
+    if batch:
+        await _insert_rows(sql, batch)
+    return claims
+
+
+async def _insert_rows(sql: Statements, batch: Sequence[_NewSubmission]) -> None:
+    await sql.insert_many(submissions, [_submission_row(n) for n in batch])
+    await sql.insert_many(raw_messages, [{"kenmerk": n.kenmerk, "content": n.raw} for n in batch])
+    parts = [
+        {
+            "kenmerk": n.kenmerk,
+            "position": part.position,
+            "mime_type": part.mime_type,
+            "bestandsnaam": part.bestandsnaam,
+            "sha256": _sha256(part.content),
+            "size": len(part.content),
+            "content": part.content,
+        }
+        for n in batch
+        for part in n.req.parts
+    ]
+    if parts:
+        await sql.insert_many(documents, parts)
+    # A new kenmerk has no statuses yet: 105 and 100 follow its receipt a millisecond apart
+    # (105 first, as Digipoort stamps them).
+    await sql.insert_many(
+        statuses,
+        [
+            {
+                "kenmerk": n.kenmerk,
+                "run": 1,
+                "code": e.code,
+                "description": status_description(e.code),
+                "created_at": n.received_at + timedelta(milliseconds=i),
+                "foutcode": e.foutcode,
+                "foutbeschrijving": e.foutbeschrijving,
+                "details": e.details,
+            }
+            for n in batch
+            for i, e in enumerate(RECEIVED)
+        ],
+    )
+
+
+def _submission_row(n: _NewSubmission) -> dict[str, Any]:
+    req, ontvanger = n.req, n.req.identiteit_ontvanger
+    return {
+        "kenmerk": n.kenmerk,
+        "berichtsoort": req.berichtsoort,
+        "aanleverkenmerk": req.aanleverkenmerk,
+        "eerder_aanleverkenmerk": req.eerder_aanleverkenmerk,
+        "belanghebbende_nummer": req.identiteit_belanghebbende.nummer,
+        "belanghebbende_type": req.identiteit_belanghebbende.type,
+        "rol_belanghebbende": req.rol_belanghebbende,
+        "ontvanger_nummer": ontvanger.nummer if ontvanger else None,
+        "ontvanger_type": ontvanger.type if ontvanger else None,
+        "rol_ontvanger": req.rol_ontvanger,
+        "autorisatie_adres": req.autorisatie_adres,
+        "sender_subject": n.sender.subject,
+        "sender_oin": n.sender.oin,
+        "notify_address": n.notify_address,
+        "received_at": n.received_at,
+        "state": "queued",
+        "run": 1,
+        "raw_sha256": _sha256(n.raw),
+        "raw_size": len(n.raw),
+        "updated_at": n.received_at,
+    }
 
 
 class Store:
@@ -227,20 +312,25 @@ class Store:
         sender: Sender,
         notify_address: str | None,
         received_at: datetime,
-    ) -> None:
+        claim: ClaimRequest | None = None,
+    ) -> Claim | None:
         """Store message, parts and statuses 105 + 100; returns once they are committed.
 
         Submissions arriving while a commit is under way share the next transaction (group
         commit): one fsync for several, and each caller still returns only after the commit
         that holds its submission.
+
+        With ``claim`` the message's MessageID is recorded in the same transaction, and the
+        Claim is returned: when the MessageID was recorded before (a retransmission or a
+        replay), nothing is stored. A MessageID is thus spent exactly when its message is.
         """
         item = _NewSubmission(
-            kenmerk, req, raw, sender, notify_address, received_at, asyncio.get_running_loop().create_future()
+            kenmerk, req, raw, sender, notify_address, received_at, claim, asyncio.get_running_loop().create_future()
         )
         self._intake.append(item)
         if self._committer is None or self._committer.done():
             self._committer = asyncio.create_task(self._commit_intake())
-        await asyncio.shield(item.done)
+        return await asyncio.shield(item.done)
 
     async def _commit_intake(self) -> None:
         batch: list[_NewSubmission] = []
@@ -262,62 +352,30 @@ class Store:
     async def _commit_batch(self, batch: list[_NewSubmission]) -> None:
         try:
             async with self._write() as conn:
-                for n in batch:
-                    await self._insert_submission(conn, n)
+                claims = await _insert_submissions(conn, batch)
         except Exception:
             # One bad submission must not sink the others: store them one by one.
             for n in batch:
-                try:
-                    async with self._write() as conn:
-                        await self._insert_submission(conn, n)
-                except Exception as exc:
-                    _settle(n, exc)
-                else:
-                    _settle(n, None)
+                await self._commit_alone(n)
         else:
-            for n in batch:
-                _settle(n, None)
+            for n, claim in zip(batch, claims, strict=True):
+                _settle(n, None, claim)
 
-    async def _insert_submission(self, conn: AsyncConnection, n: _NewSubmission) -> None:
-        await conn.execute(
-            insert(submissions).values(
-                kenmerk=n.kenmerk,
-                berichtsoort=n.req.berichtsoort,
-                aanleverkenmerk=n.req.aanleverkenmerk,
-                eerder_aanleverkenmerk=n.req.eerder_aanleverkenmerk,
-                belanghebbende_nummer=n.req.identiteit_belanghebbende.nummer,
-                belanghebbende_type=n.req.identiteit_belanghebbende.type,
-                rol_belanghebbende=n.req.rol_belanghebbende,
-                ontvanger_nummer=n.req.identiteit_ontvanger.nummer if n.req.identiteit_ontvanger else None,
-                ontvanger_type=n.req.identiteit_ontvanger.type if n.req.identiteit_ontvanger else None,
-                rol_ontvanger=n.req.rol_ontvanger,
-                autorisatie_adres=n.req.autorisatie_adres,
-                sender_subject=n.sender.subject,
-                sender_oin=n.sender.oin,
-                notify_address=n.notify_address,
-                received_at=n.received_at,
-                state="queued",
-                run=1,
-                raw_sha256=_sha256(n.raw),
-                raw_size=len(n.raw),
-                updated_at=n.received_at,
-            )
-        )
-        await conn.execute(insert(raw_messages).values(kenmerk=n.kenmerk, content=n.raw))
-        for part in n.req.parts:
-            await conn.execute(
-                insert(documents).values(
-                    kenmerk=n.kenmerk,
-                    position=part.position,
-                    mime_type=part.mime_type,
-                    bestandsnaam=part.bestandsnaam,
-                    sha256=_sha256(part.content),
-                    size=len(part.content),
-                    content=part.content,
-                )
-            )
-        # 105 is stamped before 100, as Digipoort does.
-        await self._add_statuses(conn, n.kenmerk, 1, RECEIVED, n.received_at)
+    async def _commit_alone(self, n: _NewSubmission) -> None:
+        # A second attempt for a MessageID another process recorded meanwhile (PostgreSQL):
+        # it then reads that record.
+        attempts = 2 if n.claim is not None else 1
+        for attempt in range(attempts):
+            try:
+                async with self._write() as conn:
+                    (claim,) = await _insert_submissions(conn, [n])
+            except Exception as exc:
+                if attempt + 1 < attempts and isinstance(exc, IntegrityError):
+                    continue
+                _settle(n, exc)
+            else:
+                _settle(n, None, claim)
+            return
 
     async def _add_statuses(
         self, conn: AsyncConnection, kenmerk: str, run: int, entries: Sequence[StatusEntry], at: datetime | None = None

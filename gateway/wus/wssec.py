@@ -5,8 +5,9 @@ Digipoort's policy (reference section 6): a ``wsse:Security`` header with a
 signature (exclusive c14n) over the Body, the Timestamp and every WS-Addressing header.
 Digipoort signs with RSA-SHA1; SHA-256 is accepted too.
 
-Both directions use python-xmlsec (libxmlsec1, in C: verifying a 5 MB message costs about as
-much as parsing it; signxml took 6x longer). The defences against signature wrapping are
+Verifying uses python-xmlsec (libxmlsec1, in C: verifying a 5 MB message costs about as
+much as parsing it; signxml took 6x longer); signing is lxml's exclusive c14n, hashlib and
+one RSA signature by cryptography with the key kept loaded (see Signer). The defences against signature wrapping are
 ours and come first: every wsu:Id in the message is unique, every reference is a same-document
 "#id" to one of them, the Body, the Timestamp and every WS-Addressing header are among the
 referenced elements, and only the policy's algorithms are allowed (no XSLT, no URLs).
@@ -15,7 +16,10 @@ referenced elements, and only the policy's algorithms are allowed (no XSLT, no U
 from __future__ import annotations
 
 import base64
+import copy
+import hashlib
 import importlib
+import itertools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +27,8 @@ from functools import lru_cache
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 
@@ -46,20 +52,125 @@ def security_fault(code: str, text: str) -> WusFault:
 
 # ----------------------------------------------------------------------- signing
 
+C14N_EXCL = "http://www.w3.org/2001/10/xml-exc-c14n#"
+RSA_SHA1 = "http://www.w3.org/2000/09/xmldsig#rsa-sha1"
+RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+DIGEST_SHA1 = "http://www.w3.org/2000/09/xmldsig#sha1"
+DIGEST_SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
+
+
+class Signer:
+    """A signing key and its certificate, loaded once.
+
+    Signing is exclusive c14n (lxml) of each signed element and of SignedInfo, their digests
+    (hashlib) and one RSA PKCS#1 v1.5 signature (cryptography), with the key kept loaded.
+    python-xmlsec took 0.95 ms for the same signature of a small response, against 0.27 ms
+    for the RSA operation: it hands every signature context a copy of the key, and OpenSSL
+    sets each copy up again. Verifying stays with xmlsec (below)."""
+
+    def __init__(self, key_pem: bytes, cert_pem: bytes) -> None:
+        key = serialization.load_pem_private_key(key_pem, None)
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise ValueError("the signing key must be an RSA key (the policy allows RSA-SHA1 and RSA-SHA256)")
+        self.key = key
+        # The PEM may hold a chain (as server.pem does); the first certificate is the signer.
+        der = x509.load_pem_x509_certificates(cert_pem)[0].public_bytes(Encoding.DER)
+        self.token = base64.b64encode(der).decode()
+        # What is the same in every signature, built once and copied: the Security header
+        # (with the token) and a Reference, for either algorithm.
+        self._headers = {sha1: self._header(sha1) for sha1 in (True, False)}
+        self._references = {sha1: _reference(sha1) for sha1 in (True, False)}
+
+    def _header(self, sha1: bool) -> etree._Element:
+        security = etree.Element(f"{{{WSSE}}}Security", nsmap={"wsse": WSSE, "wsu": WSU})
+        security.set(f"{{{SOAP11}}}mustUnderstand", "1")
+        ts = etree.SubElement(security, f"{{{WSU}}}Timestamp")
+        etree.SubElement(ts, f"{{{WSU}}}Created")
+        etree.SubElement(ts, f"{{{WSU}}}Expires")
+        bst = etree.SubElement(
+            security, f"{{{WSSE}}}BinarySecurityToken", EncodingType=B64_ENCODING, ValueType=X509_TOKEN
+        )
+        bst.text = self.token
+        signature = etree.SubElement(security, f"{{{DS}}}Signature", nsmap={"ds": DS})
+        info = etree.SubElement(signature, f"{{{DS}}}SignedInfo")
+        etree.SubElement(info, f"{{{DS}}}CanonicalizationMethod", Algorithm=C14N_EXCL)
+        etree.SubElement(info, f"{{{DS}}}SignatureMethod", Algorithm=RSA_SHA1 if sha1 else RSA_SHA256)
+        etree.SubElement(signature, f"{{{DS}}}SignatureValue")
+        key_info = etree.SubElement(signature, f"{{{DS}}}KeyInfo")
+        str_el = etree.SubElement(key_info, f"{{{WSSE}}}SecurityTokenReference")
+        etree.SubElement(str_el, f"{{{WSSE}}}Reference", ValueType=X509_TOKEN)
+        return security
+
+    def sign(
+        self,
+        envelope: etree._Element,
+        *,
+        sha1: bool = False,
+        ttl: timedelta = timedelta(minutes=5),
+        now: datetime | None = None,
+    ) -> None:
+        """Add a wsse:Security header to ``envelope`` (in place) signing the Body, a new
+        Timestamp and every WS-Addressing header, with the certificate as BinarySecurityToken."""
+        header = envelope.find(f"{{{SOAP11}}}Header")
+        if header is None:
+            header = etree.Element(f"{{{SOAP11}}}Header")
+            envelope.insert(0, header)
+        body = envelope.find(f"{{{SOAP11}}}Body")
+        assert body is not None
+        addressing = [h for h in header if isinstance(h.tag, str) and etree.QName(h).namespace == WSA]
+        security = copy.deepcopy(self._headers[sha1])
+        header.append(security)
+        ts, bst, signature = security
+        info, signature_value, key_info = signature
+        created = now or utc_now()
+        ts[0].text = format_timestamp(created)
+        ts[1].text = format_timestamp(created + ttl)
+        key_info[0][0].set("URI", f"#{_ensure_id(bst, 'X509')}")
+        digest = hashlib.sha1 if sha1 else hashlib.sha256
+        for target in (ts, *addressing, body):
+            ref = copy.deepcopy(self._references[sha1])
+            ref.set("URI", f"#{_ensure_id(target, 'id')}")
+            ref[2].text = base64.b64encode(digest(_c14n(target)).digest()).decode()
+            info.append(ref)
+        # SignedInfo is canonicalised where it stands, after its last DigestValue is set.
+        algorithm = hashes.SHA1() if sha1 else hashes.SHA256()
+        signed = self.key.sign(_c14n(info), padding.PKCS1v15(), algorithm)
+        signature_value.text = base64.b64encode(signed).decode()
+
+
+def _reference(sha1: bool) -> etree._Element:
+    """A ds:Reference with the exc-c14n transform and the digest method; URI and value to fill."""
+    ref = etree.Element(f"{{{DS}}}Reference", nsmap={"ds": DS})
+    transforms = etree.SubElement(ref, f"{{{DS}}}Transforms")
+    etree.SubElement(transforms, f"{{{DS}}}Transform", Algorithm=C14N_EXCL)
+    etree.SubElement(ref, f"{{{DS}}}DigestMethod", Algorithm=DIGEST_SHA1 if sha1 else DIGEST_SHA256)
+    etree.SubElement(ref, f"{{{DS}}}DigestValue")
+    return ref
+
+
+def _c14n(el: etree._Element) -> bytes:
+    """Exclusive XML canonicalisation without comments, of ``el`` and its descendants: what a
+    same-document reference ("#id") with the exc-c14n transform digests."""
+    return etree.tostring(el, method="c14n", exclusive=True, with_comments=False)
+
 
 @lru_cache(maxsize=8)
-def _private_key(key_pem: bytes) -> Any:
-    """The signing key, loaded once: OpenSSL's first signature with a newly loaded RSA key
-    sets up its tables, which cost twice the signature itself (1.3 ms against 0.4 ms per
-    response). A SignatureContext takes its own reference to the key."""
-    return xmlsec.Key.from_memory(key_pem, xmlsec.KeyFormat.PEM, None)
+def signer_for(key_pem: bytes, cert_pem: bytes) -> Signer:
+    """The Signer for a key and certificate, loaded once (loading an RSA key checks it, 40 ms)."""
+    return Signer(key_pem, cert_pem)
+
+
+#: wsu:Id values this process hands out: a random part per process and a counter, unique
+#: without a uuid4 (an os.urandom call) for each of a signature's six ids.
+_ID_PREFIX = uuid.uuid4().hex[:12]
+_ID_COUNTER = itertools.count(1)
 
 
 def _ensure_id(el: etree._Element, prefix: str) -> str:
     existing = el.get(WSU_ID)
     if existing:
         return existing
-    new = f"{prefix}-{uuid.uuid4().hex}"
+    new = f"{prefix}-{_ID_PREFIX}-{next(_ID_COUNTER)}"
     el.set(WSU_ID, new)
     return new
 
@@ -73,42 +184,8 @@ def sign(
     ttl: timedelta = timedelta(minutes=5),
     now: datetime | None = None,
 ) -> None:
-    """Add a wsse:Security header to ``envelope`` (in place) signing the Body, a new
-    Timestamp and every WS-Addressing header, with the certificate as BinarySecurityToken."""
-    header = envelope.find(f"{{{SOAP11}}}Header")
-    if header is None:
-        header = etree.Element(f"{{{SOAP11}}}Header")
-        envelope.insert(0, header)
-    body = envelope.find(f"{{{SOAP11}}}Body")
-    assert body is not None
-    security = etree.SubElement(header, f"{{{WSSE}}}Security", nsmap={"wsse": WSSE, "wsu": WSU})
-    security.set(f"{{{SOAP11}}}mustUnderstand", "1")
-    created = now or utc_now()
-    ts = etree.SubElement(security, f"{{{WSU}}}Timestamp")
-    etree.SubElement(ts, f"{{{WSU}}}Created").text = format_timestamp(created)
-    etree.SubElement(ts, f"{{{WSU}}}Expires").text = format_timestamp(created + ttl)
-    # The PEM may hold a chain (as server.pem does); the first certificate is the signer.
-    der = x509.load_pem_x509_certificates(cert_pem)[0].public_bytes(Encoding.DER)
-    bst = etree.SubElement(security, f"{{{WSSE}}}BinarySecurityToken", EncodingType=B64_ENCODING, ValueType=X509_TOKEN)
-    bst.text = base64.b64encode(der).decode()
-    bst_id = _ensure_id(bst, "X509")
-
-    method = xmlsec.Transform.RSA_SHA1 if sha1 else xmlsec.Transform.RSA_SHA256
-    digest = xmlsec.Transform.SHA1 if sha1 else xmlsec.Transform.SHA256
-    signature = xmlsec.template.create(envelope, xmlsec.Transform.EXCL_C14N, method, ns="ds")
-    security.append(signature)
-    ctx = xmlsec.SignatureContext()
-    targets = [ts, *[h for h in header if isinstance(h.tag, str) and etree.QName(h).namespace == WSA], body]
-    for target in targets:
-        ref_id = _ensure_id(target, "id")
-        ref = xmlsec.template.add_reference(signature, digest, uri=f"#{ref_id}")
-        xmlsec.template.add_transform(ref, xmlsec.Transform.EXCL_C14N)
-        ctx.register_id(target, "Id", WSU)
-    key_info = xmlsec.template.ensure_key_info(signature)
-    str_el = etree.SubElement(key_info, f"{{{WSSE}}}SecurityTokenReference")
-    etree.SubElement(str_el, f"{{{WSSE}}}Reference", URI=f"#{bst_id}", ValueType=X509_TOKEN)
-    ctx.key = _private_key(key_pem)
-    ctx.sign(signature)
+    """Sign ``envelope`` in place (see Signer.sign) with the key and certificate in PEM."""
+    signer_for(key_pem, cert_pem).sign(envelope, sha1=sha1, ttl=ttl, now=now)
 
 
 # ----------------------------------------------------------------------- verifying
@@ -251,6 +328,18 @@ def _check_coverage(header: etree._Element, body: etree._Element, security: etre
             raise security_fault("FailedCheck", f"{name} is niet ondertekend.")
 
 
+@lru_cache(maxsize=256)
+def _verification_key(cert_der: bytes) -> Any:
+    """The signer's public key for xmlsec, loaded once per certificate (a sender signs every
+    request with the same one). The bare public key, not the certificate: xmlsec copies a
+    key into every context, certificate data included, and a certificate-borne key made
+    verifying a 50 KB message 0.93 ms against 0.58 ms. The certificate itself is checked
+    by the caller (it must be the TLS client's, which CertificateChecker validated)."""
+    public_key = x509.load_der_x509_certificate(cert_der).public_key()
+    pem = public_key.public_bytes(Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return xmlsec.Key.from_memory(pem, xmlsec.KeyFormat.PEM, None)
+
+
 def _check_signature_value(signature: etree._Element, targets: list[etree._Element], cert: x509.Certificate) -> None:
     ctx = xmlsec.SignatureContext()
     # Only the algorithms the policy names; nothing xmlsec could fetch or execute (XSLT, URLs).
@@ -261,15 +350,14 @@ def _check_signature_value(signature: etree._Element, targets: list[etree._Eleme
     try:
         for target in targets:
             ctx.register_id(target, "Id", WSU)
-        ctx.key = xmlsec.Key.from_memory(cert.public_bytes(Encoding.PEM), xmlsec.KeyFormat.CERT_PEM, None)
+        ctx.key = _verification_key(cert.public_bytes(Encoding.DER))
         ctx.verify(signature)
     except xmlsec.Error as exc:
         raise security_fault("FailedCheck", f"de handtekening klopt niet ({_short(exc)}).") from None
 
 
-C14N_EXCL = "http://www.w3.org/2001/10/xml-exc-c14n#"
-SIGNATURE_METHODS = {"http://www.w3.org/2000/09/xmldsig#rsa-sha1", "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"}
-DIGEST_METHODS = {"http://www.w3.org/2000/09/xmldsig#sha1", "http://www.w3.org/2001/04/xmlenc#sha256"}
+SIGNATURE_METHODS = {RSA_SHA1, RSA_SHA256}
+DIGEST_METHODS = {DIGEST_SHA1, DIGEST_SHA256}
 
 
 def _check_signed_info(signature: etree._Element, ids: dict[str, etree._Element]) -> list[str]:

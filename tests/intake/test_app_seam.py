@@ -17,6 +17,7 @@ from arq.connections import ArqRedis
 from lxml import etree
 
 from gateway.intake.app import create_app
+from gateway.intake.offload import INLINE_BYTES
 from gateway.intake.senders import SenderDirectory
 from gateway.intake.trust import CertificateChecker, CrlStore, load_bundle
 from gateway.settings import Settings
@@ -134,3 +135,26 @@ async def test_a_fault_relates_to_the_request_and_answers_its_operation(
     assert reply.findtext(f".//{{{KV}}}foutcode") == "STS100"
     assert reply.findtext(f".//{{{A}}}RelatesTo") == message_id
     assert reply.findtext(f".//{{{A}}}Action", "").endswith("/StatusinformatieService/getStatussenProces/Fault/")
+
+
+async def test_a_large_message_is_handled_off_the_event_loop_with_the_same_answers(
+    client: TestClient[object, object], pki: Pki
+) -> None:
+    # Above INLINE_BYTES parsing, verifying and decoding run on a worker thread: accepted,
+    # refused and faulted exactly as on the loop.
+    cert = pki.client("filer-a")
+    inhoud = base64.b64encode(b"<xbrl>" + b"<fact>1</fact>" * 30_000 + b"</xbrl>").decode()
+    for envelope in (aanlever_envelope(inhoud), aanlever_envelope(instance=b"<xbrl/>")):
+        message = _sign(envelope, cert)
+        status, reply = await _post(client, cert, message, "/wus/2.0/aanleverservice/1.2", AANLEVER_ACTION)
+        assert status == 200 and reply.findtext(f".//{{{KV}}}kenmerk"), etree.tostring(reply)
+    large = _sign(aanlever_envelope(inhoud), cert)
+    assert len(large) > INLINE_BYTES
+    piece = inhoud[4000:4008].encode()
+    tampered = large.replace(piece, piece[::-1] if piece != piece[::-1] else b"AAAAAAAA", 1)
+    assert tampered != large
+    status, reply = await _post(client, cert, tampered, "/wus/2.0/aanleverservice/1.2", AANLEVER_ACTION)
+    assert status == 500 and "de handtekening klopt niet" in (reply.findtext(f".//{{{KV}}}foutbeschrijving") or "")
+    bad_base64 = _sign(aanlever_envelope(inhoud[:-8] + "!!!!!!!!"), cert)
+    status, reply = await _post(client, cert, bad_base64, "/wus/2.0/aanleverservice/1.2", AANLEVER_ACTION)
+    assert status == 500 and reply.findtext(f".//{{{KV}}}foutcode") == "ALS100"

@@ -67,3 +67,31 @@ def test_normal_requests_still_work(quick_stack: Stack) -> None:
     cert = quick_stack.pki.client("filer-a")
     body = signed(aanlever_envelope(instance=Statement().build()), cert)
     assert post(quick_stack.base_url, quick_stack.pki.root, cert, body).status_code == 200
+
+
+@pytest.fixture
+def slow_body_stack(pki: Pki, smtp: SmtpSink, sqlite_url: str) -> Iterator[Stack]:
+    env = {"GATEWAY_REQUEST_READ_TIMEOUT": "1"}
+    yield from running(make_stack(pki, smtp, sqlite_url, extra_env=env), worker=False)
+
+
+def test_a_body_not_sent_in_time_gets_a_fault(slow_body_stack: Stack) -> None:
+    body = signed(aanlever_envelope(instance=Statement().build()), slow_body_stack.pki.client("filer-a"))
+    sock = _tls(slow_body_stack)
+    try:
+        sock.sendall(
+            b"POST /wus/2.0/aanleverservice/1.2 HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/xml\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body[: len(body) // 2]
+        )
+        sock.settimeout(10)
+        answer = b""
+        while b"</s:Envelope>" not in answer:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    finally:
+        sock.close()
+    assert answer.startswith(b"HTTP/1.1 500")
+    assert b"niet binnen de toegestane tijd" in answer

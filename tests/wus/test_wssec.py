@@ -137,3 +137,24 @@ def test_an_xml_id_decoy_is_a_failed_check_not_an_xmlsec_error() -> None:
     with pytest.raises(WusFault) as info:
         wssec.verify(etree.fromstring(raw))
     assert info.value.faultcode == "wsse:FailedCheck"
+
+
+@pytest.mark.parametrize("sha1", [True, False], ids=["rsa-sha1", "rsa-sha256"])
+def test_what_the_signer_signs_is_what_xmlsec_verifies(sha1: bool) -> None:
+    # The signer canonicalises with lxml, the verifier with libxmlsec1: a comment (exc-c14n
+    # leaves it out), namespaces declared above the signed elements and used in them (and
+    # one declared but unused), attributes in another namespace, and non-ASCII text.
+    raw = (
+        '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:a="http://www.w3.org/2005/08/addressing"'
+        ' xmlns:k="urn:koppelvlak" xmlns:unused="urn:unused">'
+        "<s:Header><a:Action>urn:action</a:Action><a:MessageID>urn:uuid:2</a:MessageID></s:Header>"
+        '<s:Body><k:antwoord k:soort="één"><!-- not signed -->tekst &amp; “aanhalingen”<k:leeg/></k:antwoord></s:Body>'
+        "</s:Envelope>"
+    )
+    env = etree.fromstring(raw.encode())
+    wssec.sign(env, SIGNER.key_pem(), SIGNER.cert_pem(), sha1=sha1)
+    assert _verify(env).certificate == SIGNER.cert
+    body = env.find(f"{{{SOAP11}}}Body")
+    assert body is not None
+    body[0].text = "tekst & “aanhalingen” "
+    assert "wsse:FailedCheck" in _refused(env)
