@@ -276,15 +276,19 @@ class _Child:
                 raise CheckOverran(self.budget) from None
             raise CheckDied("the checking process ended without an answer") from None
 
+    async def wait_ready(self, deadline: float) -> None:
+        if self.ready:
+            return
+        self.budget = float("inf")  # a new process: its start-up is not a statement's time
+        try:
+            if await self.receive(deadline) != READY:
+                raise CheckDied("the checking process did not start")
+        except CheckStalled:
+            raise _StillStarting("the checking process is still starting (the machine is busy)") from None
+        self.ready = True
+
     async def converse(self, req: CheckRequest, lookup: Lookup, deadline: float) -> Any:
-        if not self.ready:  # a new process: its start-up is not the statement's time
-            self.budget = float("inf")
-            try:
-                if await self.receive(deadline) != READY:
-                    raise CheckDied("the checking process did not start")
-            except CheckStalled:
-                raise _StillStarting("the checking process is still starting (the machine is busy)") from None
-            self.ready = True
+        await self.wait_ready(deadline)
         self.tasks += 1
         self.budget = req.cpu_budget
         self._cpu_at_start = cpu_seconds(self.proc.pid or 0) or 0.0
@@ -354,10 +358,21 @@ class CheckerPool:
         else:
             self._idle.append(child)
 
-    async def start(self) -> None:
-        """Start the processes now, so that the first statements need not wait for them."""
+    async def start(self, wait: float = 60.0) -> None:
+        """Start the processes now and give them up to ``wait`` seconds to be ready, so that
+        the first statements need not wait for them (one still starting after that is
+        waited for by the statement that gets it)."""
         for _ in range(self.size - len(self._idle)):
             self._idle.append(await asyncio.to_thread(_Child))
+        deadline = time.monotonic() + wait
+        for child in list(self._idle):
+            try:
+                await child.wait_ready(deadline)
+            except _StillStarting:
+                return
+            except CheckDied:
+                self._idle.remove(child)
+                await asyncio.to_thread(child.stop)
 
     async def close(self) -> None:
         idle, self._idle = self._idle, []

@@ -24,6 +24,7 @@ from gateway.errors import InfrastructureError
 from gateway.notice import Notice
 from gateway.notify.message import build_message
 from gateway.notify.transport import Transport, make_transport
+from gateway.queue.batching import Grouped
 from gateway.queue.checking import (
     CheckCrashed,
     CheckDied,
@@ -32,17 +33,19 @@ from gateway.queue.checking import (
     CheckRequest,
     CheckResult,
     CheckStalled,
+    Lookup,
     Needs,
     Part,
     RegisterData,
 )
 from gateway.queue.heartbeat import beat_forever
 from gateway.queue.jobs import enqueue_mail, enqueue_processing
-from gateway.register import StoreRegister, make_register
+from gateway.register import RegisterSource, StoreRegister, make_register
+from gateway.register.source import company_from_row
 from gateway.settings import Settings
-from gateway.store.access_codes import AccessCodes
 from gateway.store.db import DuplicateAdoptedFiling, StaleClaim, Store
 from gateway.store.errors import is_transient
+from gateway.store.runs import ClaimedRun, FinishedRun, RunKey, Runs
 
 log = structlog.get_logger(__name__)
 
@@ -63,38 +66,73 @@ def backoff(job_try: int, cap: float = 60.0) -> float:
 # ----------------------------------------------------------------------- checking
 
 
-async def _request(store: Store, kenmerk: str, cpu_budget: float) -> CheckRequest | None:
-    sub = await store.get_submission(kenmerk)
-    docs = await store.get_documents(kenmerk)
-    if sub is None or not docs:
-        return None
+class Drain:
+    """What the jobs of one worker share: the grouped transactions that claim and finish
+    runs (gateway/queue/batching.py), and the register the checks consult."""
+
+    def __init__(self, store: Store, register: RegisterSource) -> None:
+        self.store = store
+        self.register = register
+        self.runs = Runs(store)
+        #: The local table is read in the claim's transaction; the KVK API source keeps its
+        #: own cache, prices and waiting reasons, so it is always asked.
+        self.local_register = isinstance(register, StoreRegister)
+        self.claim: Grouped[RunKey, ClaimedRun | None] = Grouped(self._claim)
+        self.finish: Grouped[FinishedRun, bool] = Grouped(self.runs.finish)
+
+    async def _claim(self, keys: list[RunKey]) -> list[ClaimedRun | None]:
+        return await self.runs.claim(keys, with_company=self.local_register)
+
+
+def _drain(ctx: dict[str, Any]) -> Drain:
+    drain: Drain | None = ctx.get("drain")
+    if drain is None:  # a job called on its own (tests): a drain of its own
+        drain = Drain(ctx["store"], ctx.get("register") or StoreRegister(ctx["store"]))
+    return drain
+
+
+def _request(c: ClaimedRun, cpu_budget: float) -> CheckRequest:
     return CheckRequest(
-        berichtsoort=sub.berichtsoort,
-        belanghebbende_nummer=sub.belanghebbende_nummer,
-        belanghebbende_type=sub.belanghebbende_type,
-        filed_at=sub.received_at,
-        parts=tuple(Part(d.position, d.mime_type, d.bestandsnaam, d.size) for d in docs),
-        raw_instance=docs[0].content,
+        berichtsoort=c.berichtsoort,
+        belanghebbende_nummer=c.belanghebbende_nummer,
+        belanghebbende_type=c.belanghebbende_type,
+        filed_at=c.received_at,
+        parts=tuple(Part(d.position, d.mime_type, d.bestandsnaam, d.size) for d in c.documents),
+        raw_instance=c.documents[0].content,
         cpu_budget=cpu_budget,
         # A channel's own rules (web filing: micro and small only) run with the checks.
-        channel="zdj" if await AccessCodes(store).is_web_filing(kenmerk) else None,
+        channel="zdj" if c.web_filing else None,
     )
 
 
-def _lookup(ctx: dict[str, Any], kenmerk: str) -> Any:
-    store: Store = ctx["store"]
-    register = ctx.get("register") or StoreRegister(store)
+def _lookup(drain: Drain, kenmerk: str, claimed: ClaimedRun | None) -> Lookup:
+    """What the checks ask for: from what the claim read when they ask about the company
+    named as belanghebbende (as they do unless the statement names another), else from
+    the register and the store. ``claimed`` None: read afresh (the filings on file changed
+    since the claim)."""
 
     async def lookup(needs: Needs) -> RegisterData:
-        # The kenmerk lets a source that can wait (the KVK API) record why this one waits.
-        company = await register.lookup(needs.kvk_number, kenmerk=kenmerk)
-        on_file: tuple[FilingOnFile, ...] = ()
-        if needs.financial_year is not None:
-            rows = await store.filings_on_file(needs.kvk_number, needs.financial_year)
-            on_file = tuple(FilingOnFile(r.id, r.kenmerk, r.adopted) for r in rows)
+        if claimed is None or needs.kvk_number != claimed.belanghebbende_nummer:
+            return await _look_up(drain, kenmerk, needs)
+        if drain.local_register:
+            company = company_from_row(claimed.company) if claimed.company is not None else None
+        else:
+            company = await drain.register.lookup(needs.kvk_number, kenmerk=kenmerk)
+        year = needs.financial_year
+        on_file = tuple(FilingOnFile(f.id, f.kenmerk, f.adopted) for f in claimed.on_file if f.financial_year == year)
         return RegisterData(company, on_file)
 
     return lookup
+
+
+async def _look_up(drain: Drain, kenmerk: str, needs: Needs) -> RegisterData:
+    # The kenmerk lets a source that can wait (the KVK API) record why this one waits.
+    company = await drain.register.lookup(needs.kvk_number, kenmerk=kenmerk)
+    on_file: tuple[FilingOnFile, ...] = ()
+    if needs.financial_year is not None:
+        rows = await drain.store.filings_on_file(needs.kvk_number, needs.financial_year)
+        on_file = tuple(FilingOnFile(r.id, r.kenmerk, r.adopted) for r in rows)
+    return RegisterData(company, on_file)
 
 
 class _Run:
@@ -104,6 +142,7 @@ class _Run:
         self.ctx = ctx
         self.store: Store = ctx["store"]
         self.settings: Settings = ctx["settings"]
+        self.drain = _drain(ctx)
         self.kenmerk = kenmerk
         self.run = run
         self.started = time.monotonic()
@@ -117,18 +156,19 @@ class _Run:
         kvk: str | None = None,
         fy: int | None = None,
     ) -> str:
+        result = FinishedRun(
+            self.kenmerk,
+            self.run,
+            outcome=str(outcome),
+            entries=tuple(statuses_for(outcome, found, statusdetails(found))),
+            found=tuple(found),
+            claim=claim,
+            kvk_number=kvk,
+            financial_year=fy,
+            check_seconds=time.monotonic() - self.started,
+        )
         try:
-            mail = await self.store.finish_run(
-                self.kenmerk,
-                self.run,
-                outcome=outcome,
-                entries=statuses_for(outcome, found, statusdetails(found)),
-                found=found,
-                claim=claim,
-                kvk_number=kvk,
-                financial_year=fy,
-                check_seconds=time.monotonic() - self.started,
-            )
+            mail = await self.drain.finish(result)
         except DuplicateAdoptedFiling:
             # Another adopted statement for this year was accepted while we checked.
             found = [finding("GW-KVK-DUP", kvk_number=kvk, year=fy), *found]
@@ -162,23 +202,24 @@ class _Run:
 
 
 async def _process(r: _Run) -> str:
-    if not await r.store.begin_run(r.kenmerk, r.run):
+    claimed = await r.drain.claim((r.kenmerk, r.run))
+    if claimed is None:
         r.log.info("run already finished or superseded")
         return "skipped"
     budget = r.settings.check_budget
-    req = await _request(r.store, r.kenmerk, budget)
-    if req is None:
-        return "skipped"
+    req = _request(claimed, budget)
     checkers: CheckerPool = r.ctx["checkers"]
+    lookup = _lookup(r.drain, r.kenmerk, claimed)
     for _ in range(STALE_ROUNDS):
         try:
-            verdict = await checkers.run(req, _lookup(r.ctx, r.kenmerk), r.settings.check_wall_seconds)
+            verdict = await checkers.run(req, lookup, r.settings.check_wall_seconds)
         except (CheckOverran, CheckDied) as exc:
             return await r.failed(str(exc), "GW-TECH-02", seconds=f"{budget:g}")
         try:
             return await r.conclude(verdict)
         except StaleClaim:
             r.log.info("filings on file changed while checking; checking again")
+            lookup = _lookup(r.drain, r.kenmerk, None)
     raise Retry(defer=1)
 
 
@@ -299,6 +340,7 @@ def make_worker(
         ctx["store"] = store or Store.from_url(settings.effective_database_url)
         ctx["heartbeat"] = asyncio.create_task(beat_forever(ctx["redis"], settings.queue_name, worker))
         ctx["register"] = make_register(settings, ctx["store"])
+        ctx["drain"] = Drain(ctx["store"], ctx["register"])
         ctx["checkers"] = CheckerPool()
         await ctx["checkers"].start()
         ctx["transport"] = transport or make_transport(
