@@ -10,6 +10,11 @@ from redis.exceptions import RedisError
 log = structlog.get_logger(__name__)
 
 
+def wake_channel(queue_name: str) -> str:
+    """Where a worker listens for new jobs (gateway/queue/pickup.py)."""
+    return f"{queue_name}:wake"
+
+
 def process_job_id(kenmerk: str, run: int) -> str:
     return f"process:{kenmerk}:{run}"
 
@@ -25,6 +30,7 @@ async def enqueue_processing(pool: ArqRedis, kenmerk: str, run: int, queue_name:
         await pool.enqueue_job(
             "process_submission", kenmerk, run, _job_id=process_job_id(kenmerk, run), _queue_name=queue_name
         )
+        await pool.publish(wake_channel(queue_name), b"")  # a worker with a free slot takes it now
         return True
     except (RedisError, OSError) as exc:
         log.warning("could not queue submission; the reconciler will", kenmerk=kenmerk, error=str(exc))
@@ -36,6 +42,7 @@ async def enqueue_mail(pool: ArqRedis, kenmerk: str, run: int, queue_name: str) 
         await pool.enqueue_job(
             "send_notification", kenmerk, run, _job_id=mail_job_id(kenmerk, run), _queue_name=queue_name
         )
+        await pool.publish(wake_channel(queue_name), b"")
         return True
     except (RedisError, OSError) as exc:
         log.warning("could not queue notification; the reconciler will", kenmerk=kenmerk, run=run, error=str(exc))

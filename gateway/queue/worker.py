@@ -40,6 +40,7 @@ from gateway.queue.checking import (
 )
 from gateway.queue.heartbeat import beat_forever
 from gateway.queue.jobs import enqueue_mail, enqueue_processing
+from gateway.queue.pickup import PromptWorker
 from gateway.register import RegisterSource, StoreRegister, make_register
 from gateway.register.source import company_from_row
 from gateway.settings import Settings
@@ -357,7 +358,7 @@ def make_worker(
         if own_store and "store" in ctx:
             await ctx["store"].close()
 
-    worker = Worker(
+    worker = PromptWorker(
         functions=[
             # Outages are retried with backoff; past max_tries the reconciler queues it again.
             func(process_submission, name="process_submission", timeout=settings.job_timeout, max_tries=25),
@@ -389,7 +390,5 @@ def make_worker(
         # arq releases a job claimed by a dead worker after the longest function timeout
         # + 10 s, so every function shares the one (short) job timeout.
         job_timeout=settings.job_timeout,
-        # arq takes new jobs only once per poll: throughput <= max_jobs / poll_delay.
-        poll_delay=0.05,
     )
     return worker
