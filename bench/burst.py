@@ -314,14 +314,21 @@ CAUSES = (
     ("logging", ("structlog/", "logging/")),
     ("the worker's own code", ("gateway/",)),
 )
-OTHER = "event loop, sockets, interpreter (no library frame)"
+OTHER = "event loop, sockets, interpreter (no library or gateway frame)"
+
+
+#: Where the event loop hands control to a callback or task: frames further out (the loop,
+#: the command that started it) are the same for everything and name no cause.
+LOOP = ("Handle._run (", "BaseEventLoop._run_once (")
 
 
 def _cause(frames: list[str]) -> str:
     for frame in reversed(frames):
+        if frame.startswith(LOOP):
+            break
         where = frame.partition(" (")[2]
         for label, fragments in CAUSES:
-            if any(f in where for f in fragments):
+            if any(f in where for f in fragments) and "gateway/store/commands.py" not in where:
                 return label
     return OTHER
 

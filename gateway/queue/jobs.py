@@ -19,10 +19,6 @@ def process_job_id(kenmerk: str, run: int) -> str:
     return f"process:{kenmerk}:{run}"
 
 
-def mail_job_id(kenmerk: str, run: int) -> str:
-    return f"mail:{kenmerk}:{run}"
-
-
 async def enqueue_processing(pool: ArqRedis, kenmerk: str, run: int, queue_name: str) -> bool:
     """Queue the checks for one run. False when Redis is unreachable: the submission is
     stored, and the reconciler will queue it once Redis is back."""
@@ -34,16 +30,4 @@ async def enqueue_processing(pool: ArqRedis, kenmerk: str, run: int, queue_name:
         return True
     except (RedisError, OSError) as exc:
         log.warning("could not queue submission; the reconciler will", kenmerk=kenmerk, error=str(exc))
-        return False
-
-
-async def enqueue_mail(pool: ArqRedis, kenmerk: str, run: int, queue_name: str) -> bool:
-    try:
-        await pool.enqueue_job(
-            "send_notification", kenmerk, run, _job_id=mail_job_id(kenmerk, run), _queue_name=queue_name
-        )
-        await pool.publish(wake_channel(queue_name), b"")
-        return True
-    except (RedisError, OSError) as exc:
-        log.warning("could not queue notification; the reconciler will", kenmerk=kenmerk, run=run, error=str(exc))
         return False

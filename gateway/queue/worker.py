@@ -1,8 +1,9 @@
-"""The worker: arq jobs that check a submission, mail its outcome, and reconcile.
+"""The worker: arq jobs that check a submission and reconcile; its postman mails outcomes.
 
 Every job is idempotent. The store decides whether work is still needed (a run that is
 already finished is not finished again; a mail already sent is not sent again), so a job
-that runs twice, after a crash or a Redis restart, does no harm.
+that runs twice, after a crash or a Redis restart, does no harm. The outcome mails are not
+jobs: each worker's postman sends them from the outbox (gateway/queue/postman.py says why).
 """
 
 from __future__ import annotations
@@ -15,14 +16,10 @@ import structlog
 from arq import Retry, cron
 from arq.connections import ArqRedis, RedisSettings
 from arq.worker import Worker, func
-from redis.exceptions import RedisError
 
 from gateway.checks import FilingOnFile, finding
-from gateway.checks.report import capped, statusdetails
+from gateway.checks.report import statusdetails
 from gateway.domain import FilingClaim, Finding, Outcome, outcome_of, statuses_for
-from gateway.errors import InfrastructureError
-from gateway.notice import Notice
-from gateway.notify.message import build_message
 from gateway.notify.transport import Transport, make_transport
 from gateway.queue.batching import Grouped
 from gateway.queue.checking import (
@@ -32,36 +29,26 @@ from gateway.queue.checking import (
     CheckOverran,
     CheckRequest,
     CheckResult,
-    CheckStalled,
     Lookup,
     Needs,
     Part,
     RegisterData,
 )
+from gateway.queue.failures import backoff, is_infrastructure
 from gateway.queue.heartbeat import beat_forever
-from gateway.queue.jobs import enqueue_mail, enqueue_processing
+from gateway.queue.jobs import enqueue_processing
 from gateway.queue.pickup import PromptWorker
+from gateway.queue.postman import Postman, Undelivered, postman_of
 from gateway.register import RegisterSource, StoreRegister, make_register
 from gateway.register.source import company_from_row
 from gateway.settings import Settings
 from gateway.store.db import DuplicateAdoptedFiling, StaleClaim, Store
-from gateway.store.errors import is_transient
 from gateway.store.runs import ClaimedRun, FinishedRun, RunKey, Runs
 
 log = structlog.get_logger(__name__)
 
 #: How often one job runs the checks again because the filings on file changed meanwhile.
 STALE_ROUNDS = 3
-
-
-def is_infrastructure(exc: BaseException) -> bool:
-    """A failure of the database, Redis, the network or a register backend: retried for as
-    long as it lasts, never a verdict on the statement."""
-    return isinstance(exc, InfrastructureError | RedisError | OSError | CheckStalled) or is_transient(exc)
-
-
-def backoff(job_try: int, cap: float = 60.0) -> float:
-    return float(min(cap, 0.5 * 2 ** max(0, job_try - 1)))
 
 
 # ----------------------------------------------------------------------- checking
@@ -175,8 +162,9 @@ class _Run:
             found = [finding("GW-KVK-DUP", kvk_number=kvk, year=fy), *found]
             return await self.finish(Outcome.REJECTED, found, None, kvk, fy)
         self.log.info("submission checked", outcome=str(outcome), findings=len(found))
-        if mail:
-            await enqueue_mail(self.ctx["redis"], self.kenmerk, self.run, self.settings.queue_name)
+        postman: Postman | None = self.ctx.get("postman")
+        if mail and postman is not None:
+            postman.nudge()  # the mail is in the outbox, committed with the outcome
         return str(outcome)
 
     async def conclude(self, verdict: CheckResult | CheckCrashed) -> str:
@@ -242,69 +230,25 @@ async def process_submission(ctx: dict[str, Any], kenmerk: str, run: int) -> str
         return await r.failed(f"{type(exc).__name__}: {exc}", "GW-TECH-01")
 
 
-async def _settle_mail(store: Store, kenmerk: str, run: int, *, sent: bool, error: str | None = None) -> None:
-    """Record a mail's fate, riding out a short database blip: a mail that went out but is
-    not recorded as sent would go out again."""
-    for attempt in range(1, 8):
-        try:
-            await store.mark_notification(kenmerk, run, sent=sent, error=error)
-            return
-        except Exception as exc:
-            if attempt == 7 or not is_infrastructure(exc):
-                raise
-            await asyncio.sleep(backoff(attempt, cap=5))
-
-
-async def _mail(ctx: dict[str, Any], kenmerk: str, run: int) -> str:
-    store: Store = ctx["store"]
-    settings: Settings = ctx["settings"]
-    transport: Transport = ctx["transport"]
-    note = await store.get_notification(kenmerk, run)
-    if note is None or note.state != "pending":
-        return "nothing to send"
-    sub = await store.get_submission(note.kenmerk)
-    assert sub is not None
-    rows = await store.findings_for(note.kenmerk, note.run)
-    history = await store.status_history(note.kenmerk)
-    final = next((s.code for s in reversed(history) if s.run == note.run), sub.final_status or "")
-    outcome = Notice(
-        kenmerk=note.kenmerk,
-        run=note.run,
-        outcome=note.outcome,
-        aanleverkenmerk=sub.aanleverkenmerk,
-        kvk_number=sub.kvk_number or sub.belanghebbende_nummer,
-        final_status=final,
-        # The mail lists per rule at most 20 places, like statusdetails; the full list stays
-        # with the submission.
-        findings=capped([Finding(r.code, r.severity, r.message_nl, r.message_en, r.location) for r in rows]),
-    )
-    msg = build_message(outcome, settings.mail_from, note.recipient)
-    bound = log.bind(kenmerk=kenmerk, run=run, job_try=ctx.get("job_try"))
-    try:
-        await transport.send(msg)
-    except Exception as exc:  # any SMTP or network failure: try again later
-        await _settle_mail(store, kenmerk, run, sent=False, error=f"{type(exc).__name__}: {exc}")
-        delay = min(5 * 2 ** (int(ctx.get("job_try", 1)) - 1), 600)
-        bound.warning("mail not sent, will retry", error=type(exc).__name__, retry_in=delay)
-        raise Retry(defer=delay) from None
-    await _settle_mail(store, kenmerk, run, sent=True)
-    bound.info("notification sent", outcome=note.outcome)
-    return "sent"
-
-
 async def send_notification(ctx: dict[str, Any], kenmerk: str, run: int) -> str:
+    """One outcome mail, now. The postman sends mails without jobs; this job remains for mail
+    jobs an older gateway queued, and sends through the same outbox (lease, record)."""
     try:
-        return await _mail(ctx, kenmerk, run)
+        sent = await postman_of(ctx).deliver_one((kenmerk, run))
+    except Undelivered as exc:
+        raise Retry(defer=exc.retry_in) from None
     except Exception as exc:
-        if isinstance(exc, Retry) or not is_infrastructure(exc):
+        if not is_infrastructure(exc):
             raise
         delay = backoff(int(ctx.get("job_try", 1)))
         log.warning("infrastructure failure; mail will retry", kenmerk=kenmerk, run=run, error=str(exc), retry_in=delay)
         raise Retry(defer=delay) from None
+    return "sent" if sent else "nothing to send"
 
 
 async def reconcile(ctx: dict[str, Any]) -> dict[str, int]:
-    """Queue again whatever the database says is unfinished. Redis may have lost it."""
+    """Queue again whatever the database says is unfinished: Redis may have lost it. (Mails
+    need no queue: the postmen read the outbox.)"""
     store: Store = ctx["store"]
     settings: Settings = ctx["settings"]
     pool: ArqRedis = ctx["redis"]
@@ -312,11 +256,10 @@ async def reconcile(ctx: dict[str, Any]) -> dict[str, int]:
     for row in await store.unfinished():
         if await enqueue_processing(pool, row.kenmerk, row.run, settings.queue_name):
             queued += 1
-    mails = 0
-    for kenmerk, run in await store.pending_notifications():
-        if await enqueue_mail(pool, kenmerk, run, settings.queue_name):
-            mails += 1
-    log.info("reconciled", submissions=queued, notifications=mails)
+    mails = len(await store.pending_notifications())
+    if mails and (postman := ctx.get("postman")) is not None:
+        postman.nudge()
+    log.info("reconciled", submissions=queued, pending_mails=mails)
     return {"submissions": queued, "notifications": mails}
 
 
@@ -345,16 +288,28 @@ def make_worker(
         ctx["checkers"] = CheckerPool()
         await ctx["checkers"].start()
         ctx["transport"] = transport or make_transport(
-            settings.smtp_url, settings.maildir, timeout=max(1.0, min(30.0, settings.job_timeout - 2))
+            settings.smtp_url,
+            settings.maildir,
+            timeout=max(1.0, min(30.0, settings.job_timeout - 2)),
+            keep_open=True,
         )
+        ctx["postman"] = Postman(ctx["store"], ctx["transport"], settings)
+        ctx["postman_task"] = asyncio.create_task(ctx["postman"].run_forever())
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         if "heartbeat" in ctx:
             ctx["heartbeat"].cancel()
+        if "postman_task" in ctx:
+            ctx["postman_task"].cancel()
+            await asyncio.gather(ctx["postman_task"], return_exceptions=True)
+            if burst:  # the queue is empty: send what is due before going
+                await ctx["postman"].flush()
         if "checkers" in ctx:
             await ctx["checkers"].close()
         if "register" in ctx:
             await ctx["register"].close()
+        if transport is None and "transport" in ctx:
+            await ctx["transport"].close()
         if own_store and "store" in ctx:
             await ctx["store"].close()
 
@@ -362,6 +317,7 @@ def make_worker(
         functions=[
             # Outages are retried with backoff; past max_tries the reconciler queues it again.
             func(process_submission, name="process_submission", timeout=settings.job_timeout, max_tries=25),
+            # Mail jobs queued by an older gateway (the postman needs none).
             func(
                 send_notification,
                 name="send_notification",

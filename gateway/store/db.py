@@ -549,21 +549,6 @@ class Store:
                 )
             )
 
-    async def mark_notification(self, kenmerk: str, run: int, *, sent: bool, error: str | None = None) -> None:
-        values: dict[str, Any] = {"attempts": notifications.c.attempts + 1, "last_error": error}
-        if sent:
-            values.update(state="sent", sent_at=utc_now())
-        async with self._write() as conn:
-            await conn.execute(
-                update(notifications)
-                .where(
-                    notifications.c.kenmerk == kenmerk,
-                    notifications.c.run == run,
-                    notifications.c.state == "pending",
-                )
-                .values(**values)
-            )
-
     async def pending_notifications(self) -> list[tuple[str, int]]:
         async with self.engine.connect() as conn:
             rows = await conn.execute(

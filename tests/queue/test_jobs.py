@@ -12,7 +12,6 @@ from arq import Retry
 
 from gateway.checks import Company
 from gateway.errors import InfrastructureError
-from gateway.queue.jobs import mail_job_id
 from gateway.queue.worker import process_submission, reconcile
 from gateway.register import StoreRegister
 from tests.queue.conftest import Jobs
@@ -24,8 +23,10 @@ async def test_a_valid_statement_is_accepted_and_its_mail_queued(jobs: Jobs) -> 
     k = await jobs.submit()
     assert await process_submission(jobs.ctx(), k, 1) == "accepted"
     assert await jobs.codes(k) == ["105", "100", "110", "200", "301", "405", "400", "500"]
-    assert await jobs.redis.exists(f"arq:job:{mail_job_id(k, 1)}")
+    note = await jobs.store.get_notification(k, 1)  # in the outbox, for the postman
+    assert note is not None and note.state == "pending" and note.recipient == "filer@example.test"
     assert await process_submission(jobs.ctx(), k, 1) == "skipped"  # idempotent
+    assert len(await jobs.store.notifications_for(k)) == 1
 
 
 async def test_a_statement_for_an_unknown_company_is_rejected(jobs: Jobs) -> None:
