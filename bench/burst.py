@@ -264,6 +264,8 @@ def environment(args: argparse.Namespace, smtp: SmtpSink) -> tuple[dict[str, str
         GATEWAY_QUEUE_NAME=f"burst:{uuid.uuid4().hex[:6]}",
         GATEWAY_DEFAULT_NOTIFY_ADDRESS="bench@example.test",
     )
+    if args.concurrency:
+        env["GATEWAY_WORKER_CONCURRENCY"] = str(args.concurrency)
     if not args.embedded:
         import asyncpg
 
@@ -394,6 +396,7 @@ def main() -> None:
     )
     ap.add_argument("--redis", default=os.environ.get("GATEWAY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/10"))
     ap.add_argument("--embedded", action="store_true", help="use SQLite and the private Redis")
+    ap.add_argument("--concurrency", type=int, help="GATEWAY_WORKER_CONCURRENCY (default: the gateway's)")
     ap.add_argument("--profile", action="store_true", help="py-spy the one-worker drain and summarise")
     ap.add_argument("--smoke", action="store_true", help="one small run (CI: the script still works)")
     ap.add_argument("--timeout", type=float, default=3600, help="give up a drain after this many seconds")

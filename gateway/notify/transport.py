@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import mailbox
 import time
-from email.message import EmailMessage
+from email.message import Message
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
@@ -15,7 +15,7 @@ import aiosmtplib
 
 
 class Transport(Protocol):
-    async def send(self, msg: EmailMessage) -> None: ...
+    async def send(self, msg: Message) -> None: ...
 
     async def ping(self) -> None: ...
 
@@ -37,7 +37,7 @@ class SmtpTransport:
     def __repr__(self) -> str:  # never show the password
         return f"SmtpTransport({self.host}:{self.port})"
 
-    async def send(self, msg: EmailMessage) -> None:
+    async def send(self, msg: Message) -> None:
         await aiosmtplib.send(
             msg,
             hostname=self.host,
@@ -81,7 +81,7 @@ class PersistentSmtp(SmtpTransport):
     def __repr__(self) -> str:  # never show the password
         return f"PersistentSmtp({self.host}:{self.port})"
 
-    async def send(self, msg: EmailMessage) -> None:
+    async def send(self, msg: Message) -> None:
         async with self._free:
             client, sent = await self._connection()
             try:
@@ -141,7 +141,7 @@ class MaildirTransport:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    async def send(self, msg: EmailMessage) -> None:
+    async def send(self, msg: Message) -> None:
         def write() -> None:
             box = mailbox.Maildir(str(self.path), create=True)
             box.add(msg)
