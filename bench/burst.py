@@ -128,6 +128,8 @@ class Drained:
     checker_cpu: float
     #: The first worker's process id (the one profiled).
     pid: int
+    #: CPU seconds over the drain elsewhere (``machine_cpu``).
+    elsewhere: dict[str, float]
 
 
 class Family:
@@ -173,6 +175,28 @@ def family_cpu_seconds(pid: int) -> float:
     return total
 
 
+def machine_cpu() -> dict[str, float]:
+    """CPU seconds used so far: the whole machine (busy time of all cores), the PostgreSQL and
+    Redis servers' processes, and this script (the SMTP server the mails go to, the polling)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    with open("/proc/stat", encoding="ascii") as fh:
+        user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fh.readline().split()[1:9])
+    out = {"machine": (user + nice + system + irq + softirq + steal) / tick, "PostgreSQL": 0.0, "Redis": 0.0}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        comm = text[text.index("(") + 1 : text.rindex(")")]
+        group = "PostgreSQL" if comm.startswith("postgres") else "Redis" if comm.startswith("redis-server") else None
+        if group:
+            fields = text.rsplit(")", 1)[1].split()
+            out[group] += (int(fields[11]) + int(fields[12])) / tick
+    times = os.times()
+    out["this script (SMTP server, polling)"] = times.user + times.system
+    return out
+
+
 def drain(
     settings: Settings, env: dict[str, str], workers: int, count: int, profile: Path | None, timeout: float
 ) -> Drained:
@@ -197,17 +221,20 @@ async def _drain(
     family = Family([p.pid for p in procs])
     spy = None
     cpu_at_start: tuple[float, float] | None = None
+    machine_at_start: dict[str, float] = {}
     try:
         while True:
             p = await progress(store)
             if p.first_pickup is not None and cpu_at_start is None:
                 # Processing has begun: CPU and the profile from here on (not the start-up).
                 cpu_at_start = family.read()
+                machine_at_start = machine_cpu()
                 spy = start_profiler(procs[0].pid, profile, children=True) if profile is not None else None
             # CPU read while the processes live (a child's CPU reaches its parent's account
             # only once it is reaped).
             cpu = family.read()
             if p.done >= count and p.sent >= count:
+                machine_at_end = machine_cpu()
                 break
             if time.time() - launched > timeout:
                 raise SystemExit(f"drain did not finish in {timeout:.0f} s: {p.done} done, {p.sent} mailed of {count}")
@@ -234,6 +261,7 @@ async def _drain(
         worker_cpu=cpu[0] - cpu_at_start[0],
         checker_cpu=cpu[1] - cpu_at_start[1],
         pid=procs[0].pid,
+        elsewhere={k: machine_at_end[k] - machine_at_start[k] for k in machine_at_end},
     )
 
 
@@ -467,10 +495,15 @@ def report_one_worker(d: Drained, count: int, rate: float, profile: Path | None,
         f"checking {check * 1e3:.1f} ms ({check / wall:.1%} of the wall time), everything else "
         f"{(wall - check) * 1e3:.1f} ms ({1 - check / wall:.1%})"
     )
+    others = {k: v / count for k, v in d.elsewhere.items() if k != "machine"}
+    rest = d.elsewhere["machine"] / count - own - checkers - sum(others.values())
     print(
-        f"CPU per job over the whole drain (mails included): the worker process {own * 1e3:.2f} ms "
+        f"CPU per job, from the first pick-up to the last mail: the worker process {own * 1e3:.2f} ms "
         f"(one event loop: at most {1 / own:.0f} jobs/s with their mails), its checking processes "
-        f"{checkers * 1e3:.2f} ms"
+        f"{checkers * 1e3:.2f} ms, "
+        + ", ".join(f"{k} {v * 1e3:.2f} ms" for k, v in others.items())
+        + f", the rest of the machine (other users) {max(0.0, rest) * 1e3:.2f} ms; "
+        f"cores busy on average: {d.elsewhere['machine'] / d.mailed:.2f} of {os.cpu_count()}"
     )
     print(
         f"aim (half the check rate): <= {2 * check * 1e3:.1f} ms of wall time per job; "

@@ -34,6 +34,10 @@ log = structlog.get_logger(__name__)
 
 #: Statements a checking process serves before it is replaced (bounds slow leaks).
 MAX_TASKS_PER_CHILD = 200
+#: Statements up to this size are written to the child's pipe from the event loop: with the
+#: request around them they fit the pipe's buffer (64 KiB on Linux), so the write never waits
+#: for the child. A larger one is written from a thread.
+INLINE_SEND = 60 * 1024
 
 # ----------------------------------------------------------------------- messages
 
@@ -292,7 +296,10 @@ class _Child:
         self.tasks += 1
         self.budget = req.cpu_budget
         self._cpu_at_start = cpu_seconds(self.proc.pid or 0) or 0.0
-        await asyncio.to_thread(self.conn.send, req)  # may be megabytes: not on the event loop
+        if len(req.raw_instance) > INLINE_SEND:
+            await asyncio.to_thread(self.conn.send, req)  # megabytes: not on the event loop
+        else:
+            self.conn.send(req)
         answer = await self.receive(deadline)
         if isinstance(answer, Needs):
             # The look-up's time is not the statement's: only the deadline bounds it.

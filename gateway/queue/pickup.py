@@ -11,15 +11,21 @@ jobs' worth of idle slots. This worker looks again at once
 
 and otherwise every ``IDLE_POLL`` seconds (deferred retries coming due, the reconciler's
 cron), so an idle worker costs a Redis round trip or two a second.
+
+It also takes the jobs it starts in one round trip (a Lua script that does, atomically, what
+arq does with WATCH, EXISTS, ZSCORE and MULTI/PSETEX/EXEC per job: four round trips each).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, cast
 
 import structlog
+from arq.constants import in_progress_key_prefix
+from arq.utils import timestamp_ms
 from arq.worker import Worker
 from redis.exceptions import RedisError
 
@@ -30,6 +36,28 @@ log = structlog.get_logger(__name__)
 #: Seconds between looks at an idle queue. arq queues its cron jobs a second ahead, so this
 #: must stay below one second.
 IDLE_POLL = 0.5
+
+#: KEYS: the queue, then each candidate's in-progress key; ARGV: now (ms), the in-progress
+#: key's lifetime (ms), how many to take, then the candidates' ids in queue order. Takes a
+#: job that no worker runs and that is due, as arq's start_jobs does; returns id, score, ...
+_TAKE = """
+local taken = {}
+local want = tonumber(ARGV[3])
+for i = 4, #ARGV do
+  if #taken >= 2 * want then break end
+  local id = ARGV[i]
+  local running = KEYS[i - 2]
+  if redis.call('exists', running) == 0 then
+    local score = redis.call('zscore', KEYS[1], id)
+    if score and tonumber(score) <= tonumber(ARGV[1]) then
+      redis.call('psetex', running, ARGV[2], '1')
+      taken[#taken + 1] = id
+      taken[#taken + 1] = score
+    end
+  end
+end
+return taken
+"""
 
 
 class PromptWorker(Worker):
@@ -58,7 +86,29 @@ class PromptWorker(Worker):
             await asyncio.wait_for(self._wake.wait(), IDLE_POLL)
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
-        await super().start_jobs(job_ids)
+        free = self.max_jobs - self.job_counter
+        if free > 0 and job_ids:
+            ids = [j.decode() for j in job_ids]
+            taken = await cast(  # redis-py types eval for its sync and async clients alike
+                "Awaitable[list[bytes]]",
+                self.pool.eval(
+                    _TAKE,
+                    1 + len(ids),
+                    self.queue_name,
+                    *(in_progress_key_prefix + i for i in ids),
+                    str(timestamp_ms()),
+                    str(int(self.in_progress_timeout_s * 1000)),
+                    str(free),
+                    *ids,
+                ),
+            )
+            for job_id, score in zip(taken[::2], taken[1::2], strict=True):
+                await self.sem.acquire()
+                self.job_counter += 1
+                name = job_id.decode() if isinstance(job_id, bytes) else str(job_id)
+                task = self.loop.create_task(self.run_job(name, int(float(score))))
+                task.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
+                self.tasks[name] = task
         # Full with jobs left over: look again as soon as a slot frees.
         self._backlog = self.job_counter >= self.max_jobs and bool(job_ids)
 

@@ -12,9 +12,12 @@ Why this way:
   unreachable mail server, cannot hold up a single check. Nor do checks starve mails: a
   finished run wakes the postman, which takes every due mail, oldest first, whatever the
   number of checks queued. The two share the worker's CPU, nothing else.
-- Cheap per mail: due mails are leased in batches, one transaction loading what each says;
-  they go out over SMTP connections kept open (``PersistentSmtp``), and are recorded as sent
-  right after each send, in transactions shared by the sends that finish meanwhile.
+- Cheap per mail: the transaction that finishes a run leases its mail to the worker's own
+  postman and the worker hands the mail over (``hand``), so the usual mail is never read back
+  from the outbox; other mails (failed ones coming due, a dead worker's) are leased in
+  batches, one transaction loading what each says. Mails go out over SMTP connections kept
+  open (``PersistentSmtp``), and are recorded as sent right after each send, in transactions
+  shared by the sends that finish meanwhile.
 - Exactly one mail per final run: a mail is leased to one postman at a time, and a send
   starts only while the lease is good for the longest send (the SMTP timeout) after it. A
   failed mail waits for its next attempt with backoff; a postman that died leaves its
@@ -101,6 +104,29 @@ class Postman:
         self._slots = asyncio.Semaphore(CONNECTIONS)
         #: Leased and not yet recorded: given back when the postman stops.
         self._in_hand: set[RunKey] = set()
+        #: Handed over by the worker, leased to us when their runs finished: (letter, the
+        #: monotonic time by which a send must start).
+        self._handed: list[tuple[Letter, float]] = []
+        self._last_take = 0.0
+
+    @property
+    def owner(self) -> str:
+        return self.outbox.owner
+
+    def lease(self) -> tuple[str, float]:
+        """What a finishing run leases its mail to, for ``hand``."""
+        return (self.owner, LEASE)
+
+    def hand(self, letter: Letter) -> None:
+        """A mail its run's transaction leased to us (``lease``): send it without taking it
+        from the outbox."""
+        self._in_hand.add((letter.kenmerk, letter.run))
+        self._handed.append((letter, self._start_by(time.monotonic())))
+        self._wake.set()
+
+    def _start_by(self, leased_at: float) -> float:
+        """A send starts only while the lease is good for the longest send after it."""
+        return leased_at + LEASE - self.send_seconds - 10
 
     def nudge(self) -> None:
         """A run finished with a mail to send: look now."""
@@ -145,15 +171,20 @@ class Postman:
                 await asyncio.wait_for(self._wake.wait(), POLL)
 
     async def round(self) -> int:
-        """Send the due mails of one batch; returns how many were taken."""
-        letters = await self.outbox.take(BATCH, LEASE)
-        self._in_hand.update((one.kenmerk, one.run) for one in letters)
-        start_by = time.monotonic() + LEASE - self.send_seconds - 10
-        outcomes = await asyncio.gather(*(self._deliver(one, start_by) for one in letters), return_exceptions=True)
+        """Send the mails handed over and, when none were or POLL seconds went by since it
+        last looked, a batch of due mails from the outbox; returns how many there were."""
+        batch, self._handed = self._handed, []
+        if not batch or time.monotonic() - self._last_take >= POLL:
+            self._last_take = time.monotonic()
+            taken = await self.outbox.take(BATCH, LEASE)
+            self._in_hand.update((one.kenmerk, one.run) for one in taken)
+            start_by = self._start_by(time.monotonic())
+            batch += [(one, start_by) for one in taken]
+        outcomes = await asyncio.gather(*(self._deliver(one, by) for one, by in batch), return_exceptions=True)
         for outcome in outcomes:
             if isinstance(outcome, BaseException) and not isinstance(outcome, Undelivered):
                 raise outcome
-        return len(letters)
+        return len(batch)
 
     async def deliver_one(self, key: RunKey) -> bool:
         """Send one mail now, due or not (an explicit job); False if there is nothing to send
@@ -162,7 +193,7 @@ class Postman:
         if not letters:
             return False
         self._in_hand.add(key)
-        await self._deliver(letters[0], time.monotonic() + LEASE - self.send_seconds - 10)
+        await self._deliver(letters[0], self._start_by(time.monotonic()))
         return True
 
     async def _deliver(self, letter: Letter, start_by: float) -> None:

@@ -43,6 +43,7 @@ from gateway.register import RegisterSource, StoreRegister, make_register
 from gateway.register.source import company_from_row
 from gateway.settings import Settings
 from gateway.store.db import DuplicateAdoptedFiling, StaleClaim, Store
+from gateway.store.outbox import Letter
 from gateway.store.runs import ClaimedRun, FinishedRun, RunKey, Runs
 
 log = structlog.get_logger(__name__)
@@ -123,6 +124,22 @@ async def _look_up(drain: Drain, kenmerk: str, needs: Needs) -> RegisterData:
     return RegisterData(company, on_file)
 
 
+def _letter(c: ClaimedRun, r: FinishedRun) -> Letter:
+    """The mail of a run just finished, from what its claim read and its outcome."""
+    assert c.notify_address is not None  # a mail is pending only with an address
+    return Letter(
+        kenmerk=r.kenmerk,
+        run=r.run,
+        outcome=r.outcome,
+        recipient=c.notify_address,
+        aanleverkenmerk=c.aanleverkenmerk,
+        kvk_number=r.kvk_number or c.belanghebbende_nummer,
+        final_status=r.entries[-1].code,
+        findings=r.found,
+        attempts=0,
+    )
+
+
 class _Run:
     """One attempt at one run of one submission."""
 
@@ -131,6 +148,8 @@ class _Run:
         self.store: Store = ctx["store"]
         self.settings: Settings = ctx["settings"]
         self.drain = _drain(ctx)
+        #: What the claim read (None until then).
+        self.claimed: ClaimedRun | None = None
         self.kenmerk = kenmerk
         self.run = run
         self.started = time.monotonic()
@@ -144,6 +163,9 @@ class _Run:
         kvk: str | None = None,
         fy: int | None = None,
     ) -> str:
+        postman: Postman | None = self.ctx.get("postman")
+        # With what the claim read, the mail can be handed to our postman: lease it to it.
+        lease = postman.lease() if postman is not None and self.claimed is not None else None
         result = FinishedRun(
             self.kenmerk,
             self.run,
@@ -154,6 +176,7 @@ class _Run:
             kvk_number=kvk,
             financial_year=fy,
             check_seconds=time.monotonic() - self.started,
+            mail_lease=lease,
         )
         try:
             mail = await self.drain.finish(result)
@@ -162,9 +185,12 @@ class _Run:
             found = [finding("GW-KVK-DUP", kvk_number=kvk, year=fy), *found]
             return await self.finish(Outcome.REJECTED, found, None, kvk, fy)
         self.log.info("submission checked", outcome=str(outcome), findings=len(found))
-        postman: Postman | None = self.ctx.get("postman")
         if mail and postman is not None:
-            postman.nudge()  # the mail is in the outbox, committed with the outcome
+            # The mail is in the outbox, committed with the outcome.
+            if lease is not None and self.claimed is not None:
+                postman.hand(_letter(self.claimed, result))
+            else:
+                postman.nudge()
         return str(outcome)
 
     async def conclude(self, verdict: CheckResult | CheckCrashed) -> str:
@@ -191,7 +217,7 @@ class _Run:
 
 
 async def _process(r: _Run) -> str:
-    claimed = await r.drain.claim((r.kenmerk, r.run))
+    claimed = r.claimed = await r.drain.claim((r.kenmerk, r.run))
     if claimed is None:
         r.log.info("run already finished or superseded")
         return "skipped"

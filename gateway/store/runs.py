@@ -43,6 +43,8 @@ class ClaimedRun:
     belanghebbende_nummer: str
     belanghebbende_type: str
     received_at: datetime
+    aanleverkenmerk: str | None
+    notify_address: str | None
     #: Filed through Zelf Deponeren (its own rules run with the checks).
     web_filing: bool
     #: position, mime_type, bestandsnaam, size, content; by position.
@@ -66,6 +68,9 @@ class FinishedRun:
     kvk_number: str | None
     financial_year: int | None
     check_seconds: float | None = None
+    #: (postman, seconds): a notification to mail is leased to that postman at once, which
+    #: then sends it without taking it from the outbox first.
+    mail_lease: tuple[str, float] | None = None
 
 
 #: Per finished run: True when a notification waits to be mailed; False when the run was
@@ -159,6 +164,8 @@ async def _claim(conn: AsyncConnection, wanted: Sequence[RunKey], with_company: 
                 submissions.c.belanghebbende_nummer,
                 submissions.c.belanghebbende_type,
                 submissions.c.received_at,
+                submissions.c.aanleverkenmerk,
+                submissions.c.notify_address,
                 picked_up.label("picked_up"),
                 web.label("web_filing"),
             ).where(submissions.c.kenmerk.in_(keys))
@@ -208,6 +215,8 @@ async def _claim(conn: AsyncConnection, wanted: Sequence[RunKey], with_company: 
             belanghebbende_nummer=nummer,
             belanghebbende_type=s.belanghebbende_type,
             received_at=s.received_at,
+            aanleverkenmerk=s.aanleverkenmerk,
+            notify_address=s.notify_address,
             web_filing=bool(s.web_filing),
             documents=tuple(docs[k]),
             on_file=tuple(on_file.get(nummer, ())),
@@ -399,6 +408,7 @@ async def _queue_notifications(
         before = [o for run, o in sorted(earlier.get(r.kenmerk, [])) if run < r.run]
         recipient = subs[r.kenmerk].notify_address
         state = mail_state(before[-1] if before else None, str(r.outcome), recipient)
+        leased = r.mail_lease if state == "pending" else None
         rows.append(
             {
                 "kenmerk": r.kenmerk,
@@ -407,6 +417,8 @@ async def _queue_notifications(
                 "recipient": recipient,
                 "state": state,
                 "created_at": now,
+                "lease_owner": leased[0] if leased else None,
+                "lease_until": now + timedelta(seconds=leased[1]) if leased else None,
             }
         )
         pending.append(state == "pending")

@@ -109,6 +109,25 @@ async def test_a_stopped_postman_gives_its_mails_back_and_a_dead_ones_lease_runs
     assert len(smtp.for_kenmerk(k)) == 1
 
 
+async def test_a_finished_runs_mail_is_leased_to_the_workers_postman_and_handed_over(
+    jobs: Jobs, smtp: SmtpSink
+) -> None:
+    transport = PersistentSmtp(smtp.url, timeout=5)
+    mine, other = Postman(jobs.store, transport, jobs.settings), Postman(jobs.store, transport, jobs.settings)
+    try:
+        [k] = await _checked(jobs, 1, postman=mine)
+        note = await jobs.store.get_notification(k, 1)
+        assert note is not None and note.state == "pending" and note.lease_owner == mine.owner
+        assert await other.round() == 0  # in the hands of the worker that finished the run
+        mine._last_take = time.monotonic()  # it just looked: the mail comes from the hand-over
+        assert await mine.round() == 1
+    finally:
+        await transport.close()
+    [mail] = smtp.for_kenmerk(k)
+    assert mail["X-Gateway-Outcome"] == "accepted" and "Status: 500" in mail.get_body(("plain",)).get_content()
+    assert await _states(jobs, [k]) == ["sent"]
+
+
 async def test_checks_do_not_wait_for_a_hanging_mail_server(jobs: Jobs, smtp: SmtpSink) -> None:
     transport = PersistentSmtp(smtp.url, timeout=20)
     postman = Postman(jobs.store, transport, jobs.settings)
