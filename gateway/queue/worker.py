@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from typing import Any
 
 import structlog
@@ -29,6 +30,7 @@ from gateway.queue.checking import (
     CheckOverran,
     CheckRequest,
     CheckResult,
+    KnownRegister,
     Lookup,
     Needs,
     Part,
@@ -80,7 +82,7 @@ def _drain(ctx: dict[str, Any]) -> Drain:
     return drain
 
 
-def _request(c: ClaimedRun, cpu_budget: float) -> CheckRequest:
+def _request(drain: Drain, c: ClaimedRun, cpu_budget: float) -> CheckRequest:
     return CheckRequest(
         berichtsoort=c.berichtsoort,
         belanghebbende_nummer=c.belanghebbende_nummer,
@@ -91,6 +93,18 @@ def _request(c: ClaimedRun, cpu_budget: float) -> CheckRequest:
         cpu_budget=cpu_budget,
         # A channel's own rules (web filing: micro and small only) run with the checks.
         channel="zdj" if c.web_filing else None,
+        known=_known(c) if drain.local_register else None,
+    )
+
+
+def _known(c: ClaimedRun) -> KnownRegister:
+    """What the claim read of the company named as belanghebbende (the local register's row,
+    the filings on file), for the checks when they are about that company, as they are
+    unless the statement names another."""
+    return KnownRegister(
+        kvk_number=c.belanghebbende_nummer,
+        company=company_from_row(c.company) if c.company is not None else None,
+        filings=tuple((f.financial_year, FilingOnFile(f.id, f.kenmerk, f.adopted)) for f in c.on_file),
     )
 
 
@@ -222,7 +236,7 @@ async def _process(r: _Run) -> str:
         r.log.info("run already finished or superseded")
         return "skipped"
     budget = r.settings.check_budget
-    req = _request(claimed, budget)
+    req = _request(r.drain, claimed, budget)
     checkers: CheckerPool = r.ctx["checkers"]
     lookup = _lookup(r.drain, r.kenmerk, claimed)
     for _ in range(STALE_ROUNDS):
@@ -234,7 +248,7 @@ async def _process(r: _Run) -> str:
             return await r.conclude(verdict)
         except StaleClaim:
             r.log.info("filings on file changed while checking; checking again")
-            lookup = _lookup(r.drain, r.kenmerk, None)
+            req, lookup = replace(req, known=None), _lookup(r.drain, r.kenmerk, None)  # read afresh
     raise Retry(defer=1)
 
 

@@ -79,12 +79,13 @@ async def test_a_stopped_postman_gives_its_mails_back_and_a_dead_ones_lease_runs
 ) -> None:
     first, second = await _checked(jobs, 2)
     transport = PersistentSmtp(smtp.url, timeout=5)
-    smtp.delay = 30.0  # a mail server that hangs: the postman is stuck in the send
+    smtp.delay = 30.0  # a mail server that hangs: the postman is stuck in the sends
     stuck = Postman(jobs.store, transport, jobs.settings)
     running = asyncio.create_task(stuck.run_forever())
     try:
+        smtp.delayed = 0
         async with asyncio.timeout(10):
-            while not stuck._in_hand:
+            while smtp.delayed < 2:  # both mails are on the wire
                 await asyncio.sleep(0.02)
         running.cancel()  # the worker stops
         await asyncio.gather(running, return_exceptions=True)
@@ -132,11 +133,11 @@ async def test_checks_do_not_wait_for_a_hanging_mail_server(jobs: Jobs, smtp: Sm
     transport = PersistentSmtp(smtp.url, timeout=20)
     postman = Postman(jobs.store, transport, jobs.settings)
     running = asyncio.create_task(postman.run_forever())
-    smtp.delay = 15.0
+    smtp.delay, smtp.delayed = 15.0, 0
     try:
         [first] = await _checked(jobs, 1, postman=postman)
         async with asyncio.timeout(10):
-            while not postman._in_hand:  # the postman is stuck sending the first mail
+            while not smtp.delayed:  # the postman is stuck sending the first mail
                 await asyncio.sleep(0.02)
         started = time.monotonic()
         later = await _checked(jobs, 3, postman=postman)

@@ -20,6 +20,7 @@ class _Handler:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.sink.delay:
+            self.sink.delayed += 1
             await asyncio.sleep(self.sink.delay)
         if self.sink.refuse:
             return "451 4.3.0 try again later"
@@ -41,8 +42,10 @@ class SmtpSink:
         self.messages: list[EmailMessage] = []
         self.lock = threading.Lock()
         self.refuse = False
-        #: Seconds to wait before answering a mail (a slow mail server).
+        #: Seconds to wait before answering a mail (a slow mail server), and how many mails
+        #: were held up so.
         self.delay = 0.0
+        self.delayed = 0
         #: The client ends (address, port) mails came over: one per SMTP connection.
         self.connections: set[tuple[Any, ...]] = set()
         self.port = free_port()
