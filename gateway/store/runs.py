@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, case, func, insert, null, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -47,7 +47,8 @@ class ClaimedRun:
     notify_address: str | None
     #: Filed through Zelf Deponeren (its own rules run with the checks).
     web_filing: bool
-    #: position, mime_type, bestandsnaam, size, content; by position.
+    #: position, mime_type, bestandsnaam, size, content (the berichtInhoud's only, at
+    #: position 0; None for the bijlagen); by position.
     documents: tuple[Row[Any], ...]
     #: The active filings of the company named as belanghebbende, of every year (id,
     #: financial_year, kenmerk, adopted): what the checks compare with, read in the same
@@ -184,7 +185,8 @@ async def _claim(conn: AsyncConnection, wanted: Sequence[RunKey], with_company: 
             documents.c.mime_type,
             documents.c.bestandsnaam,
             documents.c.size,
-            documents.c.content,
+            # Only the berichtInhoud is checked: the bijlagen (PDFs of megabytes) stay put.
+            case((documents.c.position == 0, documents.c.content), else_=null()).label("content"),
         )
         .where(documents.c.kenmerk.in_(sorted(k for k, _ in open_runs)))
         .order_by(documents.c.kenmerk, documents.c.position)

@@ -69,6 +69,7 @@ async def test_a_claim_records_110_once_and_loads_what_the_checks_read(store: St
     mine, theirs = claimed[1], claimed[3]
     assert mine is not None and theirs is not None
     assert [d.position for d in mine.documents] == [0, 1] and mine.documents[0].content == b"<x/>"
+    assert mine.documents[1].content is None and mine.documents[1].size == 4  # a bijlage is not read
     assert not mine.web_filing and mine.belanghebbende_nummer == "12345678"
     assert [(f.kenmerk, f.financial_year, f.adopted) for f in mine.on_file] == [(a, 2024, True)]
     assert mine.company is not None and mine.company.name == DEFAULT_COMPANY["name"]
