@@ -10,12 +10,13 @@ from redis.exceptions import RedisError
 log = structlog.get_logger(__name__)
 
 
+def wake_channel(queue_name: str) -> str:
+    """Where a worker listens for new jobs (gateway/queue/pickup.py)."""
+    return f"{queue_name}:wake"
+
+
 def process_job_id(kenmerk: str, run: int) -> str:
     return f"process:{kenmerk}:{run}"
-
-
-def mail_job_id(kenmerk: str, run: int) -> str:
-    return f"mail:{kenmerk}:{run}"
 
 
 async def enqueue_processing(pool: ArqRedis, kenmerk: str, run: int, queue_name: str) -> bool:
@@ -25,18 +26,8 @@ async def enqueue_processing(pool: ArqRedis, kenmerk: str, run: int, queue_name:
         await pool.enqueue_job(
             "process_submission", kenmerk, run, _job_id=process_job_id(kenmerk, run), _queue_name=queue_name
         )
+        await pool.publish(wake_channel(queue_name), b"")  # a worker with a free slot takes it now
         return True
     except (RedisError, OSError) as exc:
         log.warning("could not queue submission; the reconciler will", kenmerk=kenmerk, error=str(exc))
-        return False
-
-
-async def enqueue_mail(pool: ArqRedis, kenmerk: str, run: int, queue_name: str) -> bool:
-    try:
-        await pool.enqueue_job(
-            "send_notification", kenmerk, run, _job_id=mail_job_id(kenmerk, run), _queue_name=queue_name
-        )
-        return True
-    except (RedisError, OSError) as exc:
-        log.warning("could not queue notification; the reconciler will", kenmerk=kenmerk, run=run, error=str(exc))
         return False

@@ -1,29 +1,28 @@
-"""The worker: arq jobs that check a submission, mail its outcome, and reconcile.
+"""The worker: arq jobs that check a submission and reconcile; its postman mails outcomes.
 
 Every job is idempotent. The store decides whether work is still needed (a run that is
 already finished is not finished again; a mail already sent is not sent again), so a job
-that runs twice, after a crash or a Redis restart, does no harm.
+that runs twice, after a crash or a Redis restart, does no harm. The outcome mails are not
+jobs: each worker's postman sends them from the outbox (gateway/queue/postman.py says why).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from typing import Any
 
 import structlog
 from arq import Retry, cron
 from arq.connections import ArqRedis, RedisSettings
 from arq.worker import Worker, func
-from redis.exceptions import RedisError
 
 from gateway.checks import FilingOnFile, finding
-from gateway.checks.report import capped, statusdetails
+from gateway.checks.report import statusdetails
 from gateway.domain import FilingClaim, Finding, Outcome, outcome_of, statuses_for
-from gateway.errors import InfrastructureError
-from gateway.notice import Notice
-from gateway.notify.message import build_message
 from gateway.notify.transport import Transport, make_transport
+from gateway.queue.batching import Grouped
 from gateway.queue.checking import (
     CheckCrashed,
     CheckDied,
@@ -31,18 +30,23 @@ from gateway.queue.checking import (
     CheckOverran,
     CheckRequest,
     CheckResult,
-    CheckStalled,
+    KnownRegister,
+    Lookup,
     Needs,
     Part,
     RegisterData,
 )
+from gateway.queue.failures import backoff, is_infrastructure
 from gateway.queue.heartbeat import beat_forever
-from gateway.queue.jobs import enqueue_mail, enqueue_processing
-from gateway.register import StoreRegister, make_register
+from gateway.queue.jobs import enqueue_processing
+from gateway.queue.pickup import PromptWorker
+from gateway.queue.postman import Postman, Undelivered, postman_of
+from gateway.register import RegisterSource, StoreRegister, make_register
+from gateway.register.source import company_from_row
 from gateway.settings import Settings
-from gateway.store.access_codes import AccessCodes
 from gateway.store.db import DuplicateAdoptedFiling, StaleClaim, Store
-from gateway.store.errors import is_transient
+from gateway.store.outbox import Letter
+from gateway.store.runs import ClaimedRun, FinishedRun, RunKey, Runs
 
 log = structlog.get_logger(__name__)
 
@@ -50,51 +54,104 @@ log = structlog.get_logger(__name__)
 STALE_ROUNDS = 3
 
 
-def is_infrastructure(exc: BaseException) -> bool:
-    """A failure of the database, Redis, the network or a register backend: retried for as
-    long as it lasts, never a verdict on the statement."""
-    return isinstance(exc, InfrastructureError | RedisError | OSError | CheckStalled) or is_transient(exc)
-
-
-def backoff(job_try: int, cap: float = 60.0) -> float:
-    return float(min(cap, 0.5 * 2 ** max(0, job_try - 1)))
-
-
 # ----------------------------------------------------------------------- checking
 
 
-async def _request(store: Store, kenmerk: str, cpu_budget: float) -> CheckRequest | None:
-    sub = await store.get_submission(kenmerk)
-    docs = await store.get_documents(kenmerk)
-    if sub is None or not docs:
-        return None
+class Drain:
+    """What the jobs of one worker share: the grouped transactions that claim and finish
+    runs (gateway/queue/batching.py), and the register the checks consult."""
+
+    def __init__(self, store: Store, register: RegisterSource) -> None:
+        self.store = store
+        self.register = register
+        self.runs = Runs(store)
+        #: The local table is read in the claim's transaction; the KVK API source keeps its
+        #: own cache, prices and waiting reasons, so it is always asked.
+        self.local_register = isinstance(register, StoreRegister)
+        self.claim: Grouped[RunKey, ClaimedRun | None] = Grouped(self._claim)
+        self.finish: Grouped[FinishedRun, bool] = Grouped(self.runs.finish)
+
+    async def _claim(self, keys: list[RunKey]) -> list[ClaimedRun | None]:
+        return await self.runs.claim(keys, with_company=self.local_register)
+
+
+def _drain(ctx: dict[str, Any]) -> Drain:
+    drain: Drain | None = ctx.get("drain")
+    if drain is None:  # a job called on its own (tests): a drain of its own
+        drain = Drain(ctx["store"], ctx.get("register") or StoreRegister(ctx["store"]))
+    return drain
+
+
+def _request(drain: Drain, c: ClaimedRun, cpu_budget: float) -> CheckRequest:
     return CheckRequest(
-        berichtsoort=sub.berichtsoort,
-        belanghebbende_nummer=sub.belanghebbende_nummer,
-        belanghebbende_type=sub.belanghebbende_type,
-        filed_at=sub.received_at,
-        parts=tuple(Part(d.position, d.mime_type, d.bestandsnaam, d.size) for d in docs),
-        raw_instance=docs[0].content,
+        berichtsoort=c.berichtsoort,
+        belanghebbende_nummer=c.belanghebbende_nummer,
+        belanghebbende_type=c.belanghebbende_type,
+        filed_at=c.received_at,
+        parts=tuple(Part(d.position, d.mime_type, d.bestandsnaam, d.size) for d in c.documents),
+        raw_instance=c.documents[0].content,
         cpu_budget=cpu_budget,
         # A channel's own rules (web filing: micro and small only) run with the checks.
-        channel="zdj" if await AccessCodes(store).is_web_filing(kenmerk) else None,
+        channel="zdj" if c.web_filing else None,
+        known=_known(c) if drain.local_register else None,
     )
 
 
-def _lookup(ctx: dict[str, Any], kenmerk: str) -> Any:
-    store: Store = ctx["store"]
-    register = ctx.get("register") or StoreRegister(store)
+def _known(c: ClaimedRun) -> KnownRegister:
+    """What the claim read of the company named as belanghebbende (the local register's row,
+    the filings on file), for the checks when they are about that company, as they are
+    unless the statement names another."""
+    return KnownRegister(
+        kvk_number=c.belanghebbende_nummer,
+        company=company_from_row(c.company) if c.company is not None else None,
+        filings=tuple((f.financial_year, FilingOnFile(f.id, f.kenmerk, f.adopted)) for f in c.on_file),
+    )
+
+
+def _lookup(drain: Drain, kenmerk: str, claimed: ClaimedRun | None) -> Lookup:
+    """What the checks ask for: from what the claim read when they ask about the company
+    named as belanghebbende (as they do unless the statement names another), else from
+    the register and the store. ``claimed`` None: read afresh (the filings on file changed
+    since the claim)."""
 
     async def lookup(needs: Needs) -> RegisterData:
-        # The kenmerk lets a source that can wait (the KVK API) record why this one waits.
-        company = await register.lookup(needs.kvk_number, kenmerk=kenmerk)
-        on_file: tuple[FilingOnFile, ...] = ()
-        if needs.financial_year is not None:
-            rows = await store.filings_on_file(needs.kvk_number, needs.financial_year)
-            on_file = tuple(FilingOnFile(r.id, r.kenmerk, r.adopted) for r in rows)
+        if claimed is None or needs.kvk_number != claimed.belanghebbende_nummer:
+            return await _look_up(drain, kenmerk, needs)
+        if drain.local_register:
+            company = company_from_row(claimed.company) if claimed.company is not None else None
+        else:
+            company = await drain.register.lookup(needs.kvk_number, kenmerk=kenmerk)
+        year = needs.financial_year
+        on_file = tuple(FilingOnFile(f.id, f.kenmerk, f.adopted) for f in claimed.on_file if f.financial_year == year)
         return RegisterData(company, on_file)
 
     return lookup
+
+
+async def _look_up(drain: Drain, kenmerk: str, needs: Needs) -> RegisterData:
+    # The kenmerk lets a source that can wait (the KVK API) record why this one waits.
+    company = await drain.register.lookup(needs.kvk_number, kenmerk=kenmerk)
+    on_file: tuple[FilingOnFile, ...] = ()
+    if needs.financial_year is not None:
+        rows = await drain.store.filings_on_file(needs.kvk_number, needs.financial_year)
+        on_file = tuple(FilingOnFile(r.id, r.kenmerk, r.adopted) for r in rows)
+    return RegisterData(company, on_file)
+
+
+def _letter(c: ClaimedRun, r: FinishedRun) -> Letter:
+    """The mail of a run just finished, from what its claim read and its outcome."""
+    assert c.notify_address is not None  # a mail is pending only with an address
+    return Letter(
+        kenmerk=r.kenmerk,
+        run=r.run,
+        outcome=r.outcome,
+        recipient=c.notify_address,
+        aanleverkenmerk=c.aanleverkenmerk,
+        kvk_number=r.kvk_number or c.belanghebbende_nummer,
+        final_status=r.entries[-1].code,
+        findings=r.found,
+        attempts=0,
+    )
 
 
 class _Run:
@@ -104,6 +161,9 @@ class _Run:
         self.ctx = ctx
         self.store: Store = ctx["store"]
         self.settings: Settings = ctx["settings"]
+        self.drain = _drain(ctx)
+        #: What the claim read (None until then).
+        self.claimed: ClaimedRun | None = None
         self.kenmerk = kenmerk
         self.run = run
         self.started = time.monotonic()
@@ -117,25 +177,34 @@ class _Run:
         kvk: str | None = None,
         fy: int | None = None,
     ) -> str:
+        postman: Postman | None = self.ctx.get("postman")
+        # With what the claim read, the mail can be handed to our postman: lease it to it.
+        lease = postman.lease() if postman is not None and self.claimed is not None else None
+        result = FinishedRun(
+            self.kenmerk,
+            self.run,
+            outcome=str(outcome),
+            entries=tuple(statuses_for(outcome, found, statusdetails(found))),
+            found=tuple(found),
+            claim=claim,
+            kvk_number=kvk,
+            financial_year=fy,
+            check_seconds=time.monotonic() - self.started,
+            mail_lease=lease,
+        )
         try:
-            mail = await self.store.finish_run(
-                self.kenmerk,
-                self.run,
-                outcome=outcome,
-                entries=statuses_for(outcome, found, statusdetails(found)),
-                found=found,
-                claim=claim,
-                kvk_number=kvk,
-                financial_year=fy,
-                check_seconds=time.monotonic() - self.started,
-            )
+            mail = await self.drain.finish(result)
         except DuplicateAdoptedFiling:
             # Another adopted statement for this year was accepted while we checked.
             found = [finding("GW-KVK-DUP", kvk_number=kvk, year=fy), *found]
             return await self.finish(Outcome.REJECTED, found, None, kvk, fy)
         self.log.info("submission checked", outcome=str(outcome), findings=len(found))
-        if mail:
-            await enqueue_mail(self.ctx["redis"], self.kenmerk, self.run, self.settings.queue_name)
+        if mail and postman is not None:
+            # The mail is in the outbox, committed with the outcome.
+            if lease is not None and self.claimed is not None:
+                postman.hand(_letter(self.claimed, result))
+            else:
+                postman.nudge()
         return str(outcome)
 
     async def conclude(self, verdict: CheckResult | CheckCrashed) -> str:
@@ -162,23 +231,24 @@ class _Run:
 
 
 async def _process(r: _Run) -> str:
-    if not await r.store.begin_run(r.kenmerk, r.run):
+    claimed = r.claimed = await r.drain.claim((r.kenmerk, r.run))
+    if claimed is None:
         r.log.info("run already finished or superseded")
         return "skipped"
     budget = r.settings.check_budget
-    req = await _request(r.store, r.kenmerk, budget)
-    if req is None:
-        return "skipped"
+    req = _request(r.drain, claimed, budget)
     checkers: CheckerPool = r.ctx["checkers"]
+    lookup = _lookup(r.drain, r.kenmerk, claimed)
     for _ in range(STALE_ROUNDS):
         try:
-            verdict = await checkers.run(req, _lookup(r.ctx, r.kenmerk), r.settings.check_wall_seconds)
+            verdict = await checkers.run(req, lookup, r.settings.check_wall_seconds)
         except (CheckOverran, CheckDied) as exc:
             return await r.failed(str(exc), "GW-TECH-02", seconds=f"{budget:g}")
         try:
             return await r.conclude(verdict)
         except StaleClaim:
             r.log.info("filings on file changed while checking; checking again")
+            req, lookup = replace(req, known=None), _lookup(r.drain, r.kenmerk, None)  # read afresh
     raise Retry(defer=1)
 
 
@@ -200,69 +270,25 @@ async def process_submission(ctx: dict[str, Any], kenmerk: str, run: int) -> str
         return await r.failed(f"{type(exc).__name__}: {exc}", "GW-TECH-01")
 
 
-async def _settle_mail(store: Store, kenmerk: str, run: int, *, sent: bool, error: str | None = None) -> None:
-    """Record a mail's fate, riding out a short database blip: a mail that went out but is
-    not recorded as sent would go out again."""
-    for attempt in range(1, 8):
-        try:
-            await store.mark_notification(kenmerk, run, sent=sent, error=error)
-            return
-        except Exception as exc:
-            if attempt == 7 or not is_infrastructure(exc):
-                raise
-            await asyncio.sleep(backoff(attempt, cap=5))
-
-
-async def _mail(ctx: dict[str, Any], kenmerk: str, run: int) -> str:
-    store: Store = ctx["store"]
-    settings: Settings = ctx["settings"]
-    transport: Transport = ctx["transport"]
-    note = await store.get_notification(kenmerk, run)
-    if note is None or note.state != "pending":
-        return "nothing to send"
-    sub = await store.get_submission(note.kenmerk)
-    assert sub is not None
-    rows = await store.findings_for(note.kenmerk, note.run)
-    history = await store.status_history(note.kenmerk)
-    final = next((s.code for s in reversed(history) if s.run == note.run), sub.final_status or "")
-    outcome = Notice(
-        kenmerk=note.kenmerk,
-        run=note.run,
-        outcome=note.outcome,
-        aanleverkenmerk=sub.aanleverkenmerk,
-        kvk_number=sub.kvk_number or sub.belanghebbende_nummer,
-        final_status=final,
-        # The mail lists per rule at most 20 places, like statusdetails; the full list stays
-        # with the submission.
-        findings=capped([Finding(r.code, r.severity, r.message_nl, r.message_en, r.location) for r in rows]),
-    )
-    msg = build_message(outcome, settings.mail_from, note.recipient)
-    bound = log.bind(kenmerk=kenmerk, run=run, job_try=ctx.get("job_try"))
-    try:
-        await transport.send(msg)
-    except Exception as exc:  # any SMTP or network failure: try again later
-        await _settle_mail(store, kenmerk, run, sent=False, error=f"{type(exc).__name__}: {exc}")
-        delay = min(5 * 2 ** (int(ctx.get("job_try", 1)) - 1), 600)
-        bound.warning("mail not sent, will retry", error=type(exc).__name__, retry_in=delay)
-        raise Retry(defer=delay) from None
-    await _settle_mail(store, kenmerk, run, sent=True)
-    bound.info("notification sent", outcome=note.outcome)
-    return "sent"
-
-
 async def send_notification(ctx: dict[str, Any], kenmerk: str, run: int) -> str:
+    """One outcome mail, now. The postman sends mails without jobs; this job remains for mail
+    jobs an older gateway queued, and sends through the same outbox (lease, record)."""
     try:
-        return await _mail(ctx, kenmerk, run)
+        sent = await postman_of(ctx).deliver_one((kenmerk, run))
+    except Undelivered as exc:
+        raise Retry(defer=exc.retry_in) from None
     except Exception as exc:
-        if isinstance(exc, Retry) or not is_infrastructure(exc):
+        if not is_infrastructure(exc):
             raise
         delay = backoff(int(ctx.get("job_try", 1)))
         log.warning("infrastructure failure; mail will retry", kenmerk=kenmerk, run=run, error=str(exc), retry_in=delay)
         raise Retry(defer=delay) from None
+    return "sent" if sent else "nothing to send"
 
 
 async def reconcile(ctx: dict[str, Any]) -> dict[str, int]:
-    """Queue again whatever the database says is unfinished. Redis may have lost it."""
+    """Queue again whatever the database says is unfinished: Redis may have lost it. (Mails
+    need no queue: the postmen read the outbox.)"""
     store: Store = ctx["store"]
     settings: Settings = ctx["settings"]
     pool: ArqRedis = ctx["redis"]
@@ -270,11 +296,10 @@ async def reconcile(ctx: dict[str, Any]) -> dict[str, int]:
     for row in await store.unfinished():
         if await enqueue_processing(pool, row.kenmerk, row.run, settings.queue_name):
             queued += 1
-    mails = 0
-    for kenmerk, run in await store.pending_notifications():
-        if await enqueue_mail(pool, kenmerk, run, settings.queue_name):
-            mails += 1
-    log.info("reconciled", submissions=queued, notifications=mails)
+    mails = len(await store.pending_notifications())
+    if mails and (postman := ctx.get("postman")) is not None:
+        postman.nudge()
+    log.info("reconciled", submissions=queued, pending_mails=mails)
     return {"submissions": queued, "notifications": mails}
 
 
@@ -299,26 +324,40 @@ def make_worker(
         ctx["store"] = store or Store.from_url(settings.effective_database_url)
         ctx["heartbeat"] = asyncio.create_task(beat_forever(ctx["redis"], settings.queue_name, worker))
         ctx["register"] = make_register(settings, ctx["store"])
+        ctx["drain"] = Drain(ctx["store"], ctx["register"])
         ctx["checkers"] = CheckerPool()
         await ctx["checkers"].start()
         ctx["transport"] = transport or make_transport(
-            settings.smtp_url, settings.maildir, timeout=max(1.0, min(30.0, settings.job_timeout - 2))
+            settings.smtp_url,
+            settings.maildir,
+            timeout=max(1.0, min(30.0, settings.job_timeout - 2)),
+            keep_open=True,
         )
+        ctx["postman"] = Postman(ctx["store"], ctx["transport"], settings)
+        ctx["postman_task"] = asyncio.create_task(ctx["postman"].run_forever())
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         if "heartbeat" in ctx:
             ctx["heartbeat"].cancel()
+        if "postman_task" in ctx:
+            ctx["postman_task"].cancel()
+            await asyncio.gather(ctx["postman_task"], return_exceptions=True)
+            if burst:  # the queue is empty: send what is due before going
+                await ctx["postman"].flush()
         if "checkers" in ctx:
             await ctx["checkers"].close()
         if "register" in ctx:
             await ctx["register"].close()
+        if transport is None and "transport" in ctx:
+            await ctx["transport"].close()
         if own_store and "store" in ctx:
             await ctx["store"].close()
 
-    worker = Worker(
+    worker = PromptWorker(
         functions=[
             # Outages are retried with backoff; past max_tries the reconciler queues it again.
             func(process_submission, name="process_submission", timeout=settings.job_timeout, max_tries=25),
+            # Mail jobs queued by an older gateway (the postman needs none).
             func(
                 send_notification,
                 name="send_notification",
@@ -347,7 +386,5 @@ def make_worker(
         # arq releases a job claimed by a dead worker after the longest function timeout
         # + 10 s, so every function shares the one (short) job timeout.
         job_timeout=settings.job_timeout,
-        # arq takes new jobs only once per poll: throughput <= max_jobs / poll_delay.
-        poll_delay=0.05,
     )
     return worker

@@ -7,7 +7,7 @@ default). ``kvk-api``: the KVK API, cached in the store and priced (``api_source
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from gateway.domain import Company
 from gateway.register.config import RegisterConfig
@@ -31,18 +31,22 @@ class StoreRegister:
 
     async def lookup(self, kvk_number: str, *, kenmerk: str | None = None) -> Company | None:
         row = await self.store.get_company(kvk_number)
-        if row is None:
-            return None
-        return Company(
-            kvk_number=row.kvk_number,
-            name=row.name,
-            legal_form=row.legal_form,
-            status=row.status,
-            size_history=row.size_history or {},
-        )
+        return company_from_row(row) if row is not None else None
 
     async def close(self) -> None:
         return None
+
+
+def company_from_row(row: Any) -> Company:
+    """A row of the local company table as the checks read it (the worker also reads the
+    row in the transaction that claims a run: gateway/store/runs.py)."""
+    return Company(
+        kvk_number=row.kvk_number,
+        name=row.name,
+        legal_form=row.legal_form,
+        status=row.status,
+        size_history=row.size_history or {},
+    )
 
 
 def make_register(settings: Settings, store: Store, config: RegisterConfig | None = None) -> RegisterSource:

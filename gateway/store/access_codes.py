@@ -759,11 +759,6 @@ class AccessCodes:
                 )
             )
 
-    async def is_web_filing(self, kenmerk: str) -> bool:
-        async with self.store.engine.connect() as conn:
-            found = await conn.scalar(select(zdj_submissions.c.kenmerk).where(zdj_submissions.c.kenmerk == kenmerk))
-        return found is not None
-
     async def web_filing_owner(self, kenmerk: str) -> int | None:
         async with self.store.engine.connect() as conn:
             owner = await conn.scalar(select(zdj_submissions.c.code_id).where(zdj_submissions.c.kenmerk == kenmerk))

@@ -2,7 +2,8 @@
 
 The database is the source of truth; Redis only carries work. Each method is one
 transaction, so a crash between two calls leaves a consistent state that the worker or
-the reconciler can pick up again.
+the reconciler can pick up again. The worker's claiming and finishing of runs are in
+``gateway/store/runs.py``.
 """
 
 from __future__ import annotations
@@ -21,18 +22,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from gateway.domain import (
-    PICKED_UP,
     RECEIVED,
     FilingClaim,
-    Finding,
     Sender,
     StatusEntry,
-    mail_state,
     status_description,
     utc_now,
 )
 from gateway.store.claims import Claim, ClaimRequest, ClaimState, claim_rows
-from gateway.store.errors import is_conflict
 from gateway.store.statements import Statements, statements
 from gateway.store.tables import (
     check_attempts,
@@ -48,9 +45,6 @@ from gateway.store.tables import (
 )
 
 __all__ = ["DuplicateAdoptedFiling", "FilingClaim", "SchemaMismatch", "Sender", "StaleClaim", "StatusEntry", "Store"]
-
-#: How often a transaction that lost a deadlock or a serialization conflict is run again.
-CONFLICT_RETRIES = 5
 
 
 class _Identity(Protocol):
@@ -128,18 +122,6 @@ class DuplicateAdoptedFiling(Exception):
 class StaleClaim(Exception):
     """The filings on file for the company and year changed while the checks ran: the
     decision to accept (and what it replaces) must be made again."""
-
-
-@dataclass(frozen=True)
-class _FinishedRun:
-    kenmerk: str
-    run: int
-    outcome: str
-    entries: tuple[StatusEntry, ...]
-    found: tuple[Finding, ...]
-    claim: FilingClaim | None
-    kvk_number: str | None
-    financial_year: int | None
 
 
 def _sha256(data: bytes) -> str:
@@ -533,25 +515,6 @@ class Store:
 
     # ------------------------------------------------------------------ pipeline
 
-    async def begin_run(self, kenmerk: str, run: int) -> bool:
-        """Record 110 for this run (once). False if the run is stale or already finished."""
-        async with self._write() as conn:
-            sub = (
-                await conn.execute(
-                    select(submissions.c.state, submissions.c.run).where(submissions.c.kenmerk == kenmerk)
-                )
-            ).first()
-            if sub is None or sub.run != run or sub.state == "done":
-                return False
-            seen = await conn.scalar(
-                select(func.count())
-                .select_from(statuses)
-                .where(statuses.c.kenmerk == kenmerk, statuses.c.run == run, statuses.c.code == "110")
-            )
-            if not seen:
-                await self._add_statuses(conn, kenmerk, run, [PICKED_UP])
-            return True
-
     async def filings_on_file(self, kvk_number: str, financial_year: int) -> list[Row[Any]]:
         async with self.engine.connect() as conn:
             rows = await conn.execute(
@@ -564,134 +527,6 @@ class Store:
                 .order_by(filings.c.id)
             )
             return list(rows)
-
-    async def finish_run(
-        self,
-        kenmerk: str,
-        run: int,
-        *,
-        outcome: str,
-        entries: Sequence[StatusEntry],
-        found: Sequence[Finding],
-        claim: FilingClaim | None,
-        kvk_number: str | None,
-        financial_year: int | None,
-        check_seconds: float | None = None,
-    ) -> bool:
-        """Write the outcome of a run; True if a notification waits to be mailed. False if
-        the run was already finished (by an earlier attempt of the same job) or superseded,
-        or there is nothing to mail.
-
-        Raises StaleClaim when the filings on file changed since the checks saw them (run
-        the checks again), DuplicateAdoptedFiling when ``claim`` loses to a concurrent
-        acceptance. A deadlock or serialization failure is retried here at once.
-        """
-        result = _FinishedRun(kenmerk, run, outcome, tuple(entries), tuple(found), claim, kvk_number, financial_year)
-        for attempt in range(1, CONFLICT_RETRIES + 1):
-            try:
-                return await self._finish_once(result, check_seconds)
-            except IntegrityError as exc:
-                message = str(exc.orig).lower()
-                if claim is not None and ("uq_filings" in message or "filings.kvk_number" in message):
-                    raise DuplicateAdoptedFiling() from None
-                raise
-            except Exception as exc:
-                if attempt == CONFLICT_RETRIES or not is_conflict(exc):
-                    raise
-        raise AssertionError("unreachable")
-
-    async def _finish_once(self, r: _FinishedRun, check_seconds: float | None) -> bool:
-        now = utc_now()
-        async with self._write() as conn:
-            if r.claim is not None:
-                await self._lock_company_year(conn, r.claim)
-            guard = await conn.execute(
-                update(submissions)
-                .where(submissions.c.kenmerk == r.kenmerk, submissions.c.run == r.run, submissions.c.state != "done")
-                .values(
-                    state="done",
-                    outcome=str(r.outcome),
-                    final_status=r.entries[-1].code,
-                    kvk_number=r.kvk_number,
-                    financial_year=r.financial_year,
-                    check_seconds=check_seconds,
-                    updated_at=now,
-                )
-            )
-            if guard.rowcount != 1:
-                return False
-            if r.claim is not None:
-                await self._register_filing(conn, r.kenmerk, r.claim, now)
-            if r.found:
-                # One statement for all rows: a systematic mistake can mean tens of thousands
-                # of findings, and one round trip each outlasts the job.
-                await conn.execute(
-                    insert(findings),
-                    [
-                        {
-                            "kenmerk": r.kenmerk,
-                            "run": r.run,
-                            "code": f.code,
-                            "severity": f.severity,
-                            "message_nl": f.message_nl,
-                            "message_en": f.message_en,
-                            "location": f.location,
-                        }
-                        for f in r.found
-                    ],
-                )
-            await self._add_statuses(conn, r.kenmerk, r.run, r.entries, now)
-            return await self._queue_notification(conn, r, now)
-
-    async def _lock_company_year(self, conn: AsyncConnection, claim: FilingClaim) -> None:
-        """Serialise the runs that register a filing for one company and year, so they take
-        their row locks one after the other instead of deadlocking on each other's."""
-        if conn.dialect.name == "postgresql":
-            key = f"filings:{claim.kvk_number}:{claim.financial_year}"
-            await conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
-        # SQLite: BEGIN IMMEDIATE already lets one writer in at a time.
-        on_file = await conn.scalars(
-            select(filings.c.id)
-            .where(
-                filings.c.kvk_number == claim.kvk_number,
-                filings.c.financial_year == claim.financial_year,
-                filings.c.active.is_(True),
-            )
-            .order_by(filings.c.id)
-        )
-        if tuple(on_file) != tuple(sorted(claim.seen)):
-            raise StaleClaim()
-
-    async def _register_filing(self, conn: AsyncConnection, kenmerk: str, claim: FilingClaim, now: datetime) -> None:
-        if claim.supersedes:
-            await conn.execute(update(filings).where(filings.c.id.in_(sorted(claim.supersedes))).values(active=False))
-        await conn.execute(
-            insert(filings).values(
-                kvk_number=claim.kvk_number,
-                financial_year=claim.financial_year,
-                kenmerk=kenmerk,
-                adopted=claim.adopted,
-                active=True,
-                accepted_at=now,
-                figures=claim.figures,
-            )
-        )
-
-    async def _queue_notification(self, conn: AsyncConnection, r: _FinishedRun, now: datetime) -> bool:
-        recipient = await conn.scalar(select(submissions.c.notify_address).where(submissions.c.kenmerk == r.kenmerk))
-        previous = await conn.scalar(
-            select(notifications.c.outcome)
-            .where(notifications.c.kenmerk == r.kenmerk, notifications.c.run < r.run)
-            .order_by(notifications.c.run.desc())
-            .limit(1)
-        )
-        state = mail_state(previous, str(r.outcome), recipient)
-        await conn.execute(
-            insert(notifications).values(
-                kenmerk=r.kenmerk, run=r.run, outcome=str(r.outcome), recipient=recipient, state=state, created_at=now
-            )
-        )
-        return state == "pending"
 
     async def record_check_failure(self, kenmerk: str, run: int, error: str) -> int:
         """Count a failed attempt at checking a run (not an outage); returns the count."""
@@ -771,21 +606,6 @@ class Store:
                 await conn.execute(
                     select(notifications).where(notifications.c.kenmerk == kenmerk).order_by(notifications.c.id)
                 )
-            )
-
-    async def mark_notification(self, kenmerk: str, run: int, *, sent: bool, error: str | None = None) -> None:
-        values: dict[str, Any] = {"attempts": notifications.c.attempts + 1, "last_error": error}
-        if sent:
-            values.update(state="sent", sent_at=utc_now())
-        async with self._write() as conn:
-            await conn.execute(
-                update(notifications)
-                .where(
-                    notifications.c.kenmerk == kenmerk,
-                    notifications.c.run == run,
-                    notifications.c.state == "pending",
-                )
-                .values(**values)
             )
 
     async def pending_notifications(self) -> list[tuple[str, int]]:

@@ -156,6 +156,11 @@ notifications = Table(
     Column("last_error", Text),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("sent_at", UTCDateTime()),
+    # The outbox (gateway/store/outbox.py): a failed mail's next attempt (NULL: due now), and
+    # the postman holding it until lease_until.
+    Column("next_attempt_at", UTCDateTime()),
+    Column("lease_owner", String(80)),
+    Column("lease_until", UTCDateTime()),
     UniqueConstraint("kenmerk", "run", name="uq_notifications_run"),
 )
 Index("ix_notifications_state", notifications.c.state)

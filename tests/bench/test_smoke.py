@@ -56,7 +56,9 @@ def test_burst_benchmark_drains_through_real_workers(store: str) -> None:
         pytest.skip("GATEWAY_TEST_POSTGRES_URL and GATEWAY_TEST_REDIS_URL not set")
     out = bench("burst.py", *(["--embedded"] if store == "embedded" else []))
     assert re.search(r"^ +1 +[\d.]+ +[\d.]+ +[\d.]+ .*every one final, exactly one mail each$", out, re.M), out
-    assert re.search(r"one worker, per job: .* ms wall; checking .*%", out), out
+    assert re.search(r"one worker, per job: [\d.]+ ms wall to its final status .*; checking [\d.]+ ms", out), out
+    assert re.search(r"CPU per job, .*: the worker process [\d.]+ ms .* its checking processes [\d.]+ ms", out), out
+    assert re.search(r"aim \(half the check rate\): <= [\d.]+ ms of wall time per job; (met|NOT met)", out), out
 
 
 def test_register_benchmark_prints_lookups_beside_the_local_table() -> None:

@@ -12,7 +12,7 @@ from arq import Retry
 
 from gateway.checks import Company
 from gateway.errors import InfrastructureError
-from gateway.queue.jobs import mail_job_id
+from gateway.queue.checking import CheckCrashed, CheckerPool, CheckRequest, CheckResult, Lookup
 from gateway.queue.worker import process_submission, reconcile
 from gateway.register import StoreRegister
 from tests.queue.conftest import Jobs
@@ -24,8 +24,10 @@ async def test_a_valid_statement_is_accepted_and_its_mail_queued(jobs: Jobs) -> 
     k = await jobs.submit()
     assert await process_submission(jobs.ctx(), k, 1) == "accepted"
     assert await jobs.codes(k) == ["105", "100", "110", "200", "301", "405", "400", "500"]
-    assert await jobs.redis.exists(f"arq:job:{mail_job_id(k, 1)}")
+    note = await jobs.store.get_notification(k, 1)  # in the outbox, for the postman
+    assert note is not None and note.state == "pending" and note.recipient == "filer@example.test"
     assert await process_submission(jobs.ctx(), k, 1) == "skipped"  # idempotent
+    assert len(await jobs.store.notifications_for(k)) == 1
 
 
 async def test_a_statement_for_an_unknown_company_is_rejected(jobs: Jobs) -> None:
@@ -212,3 +214,43 @@ async def test_the_outcome_mail_is_sent_once_and_retried_while_smtp_is_down(jobs
     assert await send_notification(jobs.ctx(job_try=2, transport=transport), k, 1) == "sent"
     assert await send_notification(jobs.ctx(job_try=3, transport=transport), k, 1) == "nothing to send"
     assert len(smtp.for_kenmerk(k)) == 1
+
+
+async def test_a_checking_process_serves_on_until_its_memory_grows(jobs: Jobs, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gateway.queue import checking
+
+    await jobs.checkers.start()
+    ready = {c.proc.pid for c in jobs.checkers._idle}
+    assert await process_submission(jobs.ctx(), await jobs.submit(Statement(adopted=False).build()), 1) == "accepted"
+    assert {c.proc.pid for c in jobs.checkers._idle} == ready  # kept: starting one costs a second of CPU
+    monkeypatch.setattr(checking, "MAX_GROWTH", -1)  # as if it had grown
+    assert await process_submission(jobs.ctx(), await jobs.submit(Statement(adopted=False).build()), 1) == "accepted"
+    left = {c.proc.pid for c in jobs.checkers._idle}
+    assert left < ready and len(left) == len(ready) - 1  # the one that served was replaced
+
+
+class _Gated:
+    """The checking processes, reached only once the gate opens."""
+
+    def __init__(self, inner: CheckerPool, gate: asyncio.Event) -> None:
+        self.inner, self.gate = inner, gate
+
+    async def run(self, req: CheckRequest, lookup: Lookup, wall: float) -> CheckResult | CheckCrashed:
+        await self.gate.wait()
+        return await self.inner.run(req, lookup, wall)
+
+
+async def test_filings_accepted_after_a_claim_read_them_make_the_checks_run_again(jobs: Jobs) -> None:
+    """The claim reads the filings on file for the checks; one accepted meanwhile makes that
+    stale: the finish refuses it and the checks run again on what is on file now."""
+    first, second = await jobs.submit(), await jobs.submit()
+    gate = asyncio.Event()
+    late = asyncio.create_task(process_submission(jobs.ctx(checkers=_Gated(jobs.checkers, gate)), second, 1))
+    while "110" not in await jobs.codes(second):  # claimed: it read that nothing is on file
+        await asyncio.sleep(0.01)
+    assert await process_submission(jobs.ctx(), first, 1) == "accepted"
+    gate.set()
+    assert await late == "rejected"
+    history = await jobs.store.status_history(second)
+    assert history[-1].foutcode == "GW-KVK-DUP"
+    assert [f.kenmerk for f in await jobs.store.filings_on_file("12345678", 2024)] == [first]

@@ -6,6 +6,7 @@ import uuid
 
 from gateway.domain import Sender, utc_now
 from gateway.store.db import Store
+from gateway.store.runs import Runs
 from gateway.wus.messages import AanleverRequest, Identiteit, Part
 
 OWNER = Sender("CN=Owner,O=Test,C=NL", "00000003123456780000")
@@ -31,7 +32,7 @@ async def test_reading_statuses_marks_only_what_the_new_statuses_call_hands_out(
         assert all(r.fetched_at is None for r in everything or [])  # reading marks nothing
         assert [r.code for r in await store.take_new_statuses_for_sender(k, OWNER) or []] == ["105", "100"]
         assert await store.take_new_statuses_for_sender(k, OWNER) == []
-        assert await store.begin_run(k, 1)
+        assert (await Runs(store).claim([(k, 1)]))[0] is not None
         assert [r.code for r in await store.take_new_statuses_for_sender(k, OWNER) or []] == ["110"]
         assert [r.code for r in await store.statuses_for_sender(k, OWNER) or []] == ["105", "100", "110"]
     finally:

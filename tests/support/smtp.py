@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -18,11 +19,15 @@ class _Handler:
         self.sink = sink
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.sink.delay:
+            self.sink.delayed += 1
+            await asyncio.sleep(self.sink.delay)
         if self.sink.refuse:
             return "451 4.3.0 try again later"
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.sink.lock:
             self.sink.messages.append(msg)  # type: ignore[arg-type]
+            self.sink.connections.add(tuple(session.peer))
         return "250 OK"
 
 
@@ -37,6 +42,12 @@ class SmtpSink:
         self.messages: list[EmailMessage] = []
         self.lock = threading.Lock()
         self.refuse = False
+        #: Seconds to wait before answering a mail (a slow mail server), and how many mails
+        #: were held up so.
+        self.delay = 0.0
+        self.delayed = 0
+        #: The client ends (address, port) mails came over: one per SMTP connection.
+        self.connections: set[tuple[Any, ...]] = set()
         self.port = free_port()
         self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
 
