@@ -42,6 +42,7 @@ from common import (  # type: ignore[import-not-found]
     ROOT,
     cpu_per_call,
     machine,
+    process_family,
     start_profiler,
     statement_of_size,
     stop_profiler,
@@ -154,17 +155,7 @@ def _stat_cpu(pid: int) -> tuple[float, float]:
 def family_cpu_seconds(pid: int) -> float:
     """CPU seconds of a process and all its descendants, those still living and those that
     ended and were reaped (a checking process is replaced every few hundred statements)."""
-    parents: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-    family, grew = {pid}, True
-    while grew:
-        more = {child for child, parent in parents.items() if parent in family} - family
-        family |= more
-        grew = bool(more)
+    family = process_family(pid)
     total = 0.0
     for member in family:
         try:

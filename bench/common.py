@@ -87,8 +87,8 @@ def mean(values: list[float]) -> float:
     return statistics.fmean(values) if values else float("nan")
 
 
-def tree_cpu_seconds(pid: int) -> float:
-    """CPU seconds of a process and all its living descendants."""
+def process_family(pid: int) -> set[int]:
+    """A process and all its living descendants, from the parent pids in /proc."""
     parents: dict[int, int] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -100,8 +100,13 @@ def tree_cpu_seconds(pid: int) -> float:
         more = {child for child, parent in parents.items() if parent in family} - family
         family |= more
         grew = bool(more)
+    return family
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and all its living descendants."""
     total = 0.0
-    for member in family:
+    for member in process_family(pid):
         with contextlib.suppress(OSError):  # ended meanwhile
             total += cpu_seconds(member)
     return total

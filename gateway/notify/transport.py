@@ -37,9 +37,9 @@ class SmtpTransport:
     def __repr__(self) -> str:  # never show the password
         return f"SmtpTransport({self.host}:{self.port})"
 
-    async def send(self, msg: Message) -> None:
-        await aiosmtplib.send(
-            msg,
+    def client(self) -> aiosmtplib.SMTP:
+        """A client for this server, not yet connected (connecting logs in)."""
+        return aiosmtplib.SMTP(
             hostname=self.host,
             port=self.port,
             username=self.username,
@@ -48,6 +48,10 @@ class SmtpTransport:
             start_tls=None,
             timeout=self.timeout,
         )
+
+    async def send(self, msg: Message) -> None:
+        async with self.client() as client:
+            await client.send_message(msg)
 
     async def ping(self) -> None:
         client = aiosmtplib.SMTP(hostname=self.host, port=self.port, use_tls=self.implicit_tls, timeout=5)
@@ -107,15 +111,7 @@ class PersistentSmtp(SmtpTransport):
                     _drop(client)
                     continue
             return client, sent
-        client = aiosmtplib.SMTP(
-            hostname=self.host,
-            port=self.port,
-            username=self.username,
-            password=self.password,
-            use_tls=self.implicit_tls,
-            start_tls=None,
-            timeout=self.timeout,
-        )
+        client = self.client()
         await client.connect()
         return client, 0
 
